@@ -1,0 +1,5 @@
+"""``python -m digest`` is the ``digest`` console script."""
+
+from digest.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: loads settings at the edge and wires the domains together; no business logic."""

@@ -1,0 +1,62 @@
+"""What every command shares: settings loaded once, an engine made on first use, clean error exits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy import Engine
+
+from digest.config import ConfigError, Settings
+from digest.db.engine import make_engine
+from digest.db.migrate import SchemaError, check_schema
+
+
+class UserError(click.ClickException):
+    """An error people can fix; printed as one line, never as a traceback."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class BadInput(UserError):
+    """Wrong words on the command line or in the configuration: exit status 2, like a usage error."""
+
+    exit_code = 2
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    console: Console = field(default_factory=Console)
+    _engine: Engine | None = None
+
+    def engine(self, *, require_schema: bool = True) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        if require_schema:
+            check_schema(self._engine)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+class DigestGroup(click.Group):
+    """A command group that reports configuration and schema problems as plain messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise BadInput(str(exc)) from None
+        except SchemaError as exc:
+            raise UserError(str(exc)) from None
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,132 @@
+"""Typed settings for every part of digest.
+
+Precedence, lowest first: the defaults written here, the TOML file (``DIGEST_CONFIG`` or
+``config/digest.toml`` in the working directory), then environment variables. ``DIGEST_KEY`` sets a
+top-level key (``DIGEST_DATABASE_URL``), ``DIGEST_SECTION__KEY`` a key inside a section
+(``DIGEST_FEEDS__CONCURRENCY``). Settings are loaded once, at the edge (CLI, app factory), and passed
+down; nothing reads them from a global.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "DIGEST_"
+DEFAULT_CONFIG_PATH = Path("config/digest.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or of the wrong kind; the message names where and what."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedSettings(_Section):
+    default_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    max_backoff_minutes: int = Field(default=24 * 60, ge=1)
+    concurrency: int = Field(default=10, ge=1, le=200)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_retry_after_minutes: int = Field(default=24 * 60, ge=1)
+    summary_chars: int = Field(default=400, ge=40, le=5000)
+    title_chars: int = Field(default=300, ge=20, le=2000)
+    user_agent: str | None = None
+
+
+class Settings(_Section):
+    database_url: str = "sqlite:///var/digest.db"
+    base_url: str = "http://localhost:8000"
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+
+    def user_agent(self, version: str) -> str:
+        """The User-Agent every feed request carries, so publishers know who polls them."""
+        if self.feeds.user_agent:
+            return self.feeds.user_agent
+        return f"digest/{version} (newsletter digest feed fetcher; +{self.base_url})"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Settings:
+    """Merge defaults, the TOML file and the environment into one validated ``Settings``."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        explicit = env.get(f"{ENV_PREFIX}CONFIG")
+        path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
+        required = bool(explicit)
+    else:
+        required = True
+
+    data: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
+    if path.exists():
+        data = _read_toml(path)
+        for key_path in _leaf_paths(data):
+            origin[key_path] = str(path)
+    elif required:
+        raise ConfigError(f"{path}: config file not found (named by {ENV_PREFIX}CONFIG)")
+
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        key_path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if not all(key_path):
+            raise ConfigError(f"environment variable {name}: empty key part in the name")
+        _set_path(data, key_path, value, name)
+        origin[key_path] = f"environment variable {name}"
+
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            paths.extend(_leaf_paths(value, (*prefix, key)))
+        paths.append((*prefix, key))
+    return paths
+
+
+def _set_path(data: dict[str, Any], key_path: tuple[str, ...], value: str, env_name: str) -> None:
+    node = data
+    for part in key_path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment variable {env_name}: '{part}' is a value, not a section")
+        node = child
+    node[key_path[-1]] = value
+
+
+def _describe(exc: ValidationError, origin: Mapping[tuple[str, ...], str], path: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        key_path = tuple(str(part) for part in error["loc"])
+        where = origin.get(key_path) or origin.get(key_path[:1]) or str(path)
+        key = ".".join(key_path)
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown setting '{key}'")
+        else:
+            got = error.get("input")
+            lines.append(f"{where}: setting '{key}': {error['msg'].lower()} (got {got!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

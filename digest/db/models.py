@@ -1,0 +1,7 @@
+"""One place that knows every domain's models, so Alembic and tests see the whole schema."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import digest.feeds.models  # noqa: F401

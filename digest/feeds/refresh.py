@@ -1,0 +1,165 @@
+"""One poll: fetch every due feed, parse, store, and schedule each feed's next poll.
+
+Feeds are fetched concurrently; each result is parsed and stored in its own transaction as soon as it
+arrives, so a feed that fails (network, HTTP, garbage, an XML bomb) records its error and the poll goes
+on with the others, and nothing stored before is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from digest.config import FeedSettings
+from digest.db.engine import session_scope
+from digest.feeds import store
+from digest.feeds.fetch import FetchRequest, FetchResult, fetch_feeds
+from digest.feeds.parse import ParseError, parse_feed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    url: str
+    status: str  # ok, not-modified, error, gone
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class PollReport:
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def new_stories(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def updated_stories(self) -> int:
+        return sum(o.updated for o in self.outcomes)
+
+
+def next_poll_time(
+    now: datetime,
+    interval_minutes: int,
+    *,
+    error_count: int = 0,
+    retry_after: timedelta | None = None,
+    settings: FeedSettings,
+) -> datetime:
+    """The regular interval, doubled for each consecutive error up to the cap, never before Retry-After."""
+    delay = timedelta(minutes=interval_minutes)
+    if error_count > 0:
+        backoff = timedelta(minutes=interval_minutes * 2 ** min(error_count - 1, 16))
+        delay = min(backoff, timedelta(minutes=settings.max_backoff_minutes))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, timedelta(minutes=settings.max_retry_after_minutes)))
+    return now + delay
+
+
+def poll_feeds(
+    engine: Engine,
+    settings: FeedSettings,
+    user_agent: str,
+    *,
+    all_feeds: bool = False,
+    now: datetime | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_feed: Callable[[FeedOutcome], None] | None = None,
+) -> PollReport:
+    """Poll every due feed once (every active feed with ``all_feeds``)."""
+    now = now or datetime.now(UTC)
+    with session_scope(engine) as session:
+        feeds = store.due_feeds(session, now, include_not_due=all_feeds)
+        requests = [FetchRequest(f.id, f.url, f.etag, f.last_modified) for f in feeds]
+        state = {f.id: (f.interval_minutes or settings.default_interval_minutes, f.error_count) for f in feeds}
+    if on_start:
+        on_start(len(requests))
+    report = PollReport()
+
+    async def run() -> None:
+        async for result in fetch_feeds(requests, settings, user_agent):
+            interval, errors = state[result.request.feed_id]
+            outcome = _store_result(engine, settings, result, interval, errors, datetime.now(UTC))
+            report.outcomes.append(outcome)
+            if on_feed:
+                on_feed(outcome)
+
+    if requests:
+        asyncio.run(run())
+    return report
+
+
+def _store_result(
+    engine: Engine, settings: FeedSettings, result: FetchResult, interval: int, errors: int, now: datetime
+) -> FeedOutcome:
+    feed_id, url = result.request.feed_id, result.request.url
+    regular = next_poll_time(now, interval, settings=settings)
+    if result.not_modified:
+        with session_scope(engine) as session:
+            store.record_poll(session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to)
+        log.info("feed %s: not modified", url)
+        return FeedOutcome(url, "not-modified")
+    if result.gone:
+        with session_scope(engine) as session:
+            store.record_poll(
+                session, feed_id, now=now, next_poll_at=regular, status="disabled",
+                error="HTTP 410 Gone: the publisher removed this feed; polling stopped",
+            )  # fmt: skip
+        log.warning("feed %s: gone (410), disabled", url)
+        return FeedOutcome(url, "gone", message="HTTP 410 Gone")
+    error = result.error
+    parsed = None
+    if error is None:
+        try:
+            parsed = parse_feed(
+                result.body or b"",
+                result.moved_to or url,
+                content_type=result.content_type,
+                now=now,
+                summary_chars=settings.summary_chars,
+                title_chars=settings.title_chars,
+                max_bytes=settings.max_bytes,
+            )
+        except ParseError as exc:
+            error = str(exc)
+        except Exception as exc:  # a parser bug must cost one feed, never the whole poll
+            log.exception("feed %s: unexpected failure while parsing", url)
+            error = f"could not be parsed ({type(exc).__name__}: {exc})"
+    if parsed is None:
+        assert error is not None
+        when = next_poll_time(now, interval, error_count=errors + 1, retry_after=result.retry_after, settings=settings)
+        with session_scope(engine) as session:
+            store.record_poll(
+                session,
+                feed_id,
+                now=now,
+                next_poll_at=when,
+                status="error",
+                error=error,
+                moved_to=result.moved_to,
+            )
+        log.warning("feed %s: %s (next try %s)", url, error, when.isoformat(timespec="minutes"))
+        return FeedOutcome(url, "error", message=error)
+
+    with session_scope(engine) as session:
+        counts = store.save_entries(session, feed_id, parsed.entries, now)
+        store.record_poll(
+            session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to,
+            etag=result.etag, last_modified=result.last_modified, title=parsed.title, site_url=parsed.site_url,
+        )  # fmt: skip
+    message = parsed.warning and f"read with a warning: {parsed.warning}"
+    log.info("feed %s: %d new, %d updated, %d merged%s", url, counts.new, counts.updated, counts.merged,
+             f" ({message})" if message else "")  # fmt: skip
+    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message)

@@ -1,0 +1,245 @@
+"""All SQL of the feeds domain: feeds and their poll state, stories and their sources.
+
+``save_entries`` is where de-duplication happens: an entry is the same story as before when its feed
+already gave the same guid (else link, else content hash); a new entry whose canonical link is already
+stored from another feed becomes a second source of that story, not a second story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from digest.feeds.models import Feed, Story, StorySource
+from digest.feeds.parse import ParsedEntry
+
+T = TypeVar("T")
+_CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
+
+
+class FeedExists(Exception):
+    """A feed with this URL is already stored."""
+
+
+class FeedNotFound(Exception):
+    """No feed has this URL or id."""
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0  # new to this feed, already stored from another feed
+
+
+def add_feed(session: Session, url: str, title: str | None, now: datetime) -> Feed:
+    if session.scalar(select(Feed.id).where(Feed.url == url)) is not None:
+        raise FeedExists(url)
+    feed = Feed(url=url, title=title, status="new", next_poll_at=now, created_at=now, error_count=0)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def get_feed(session: Session, url: str) -> Feed:
+    feed = session.scalar(select(Feed).where(Feed.url == url))
+    if feed is None:
+        raise FeedNotFound(url)
+    return feed
+
+
+def list_feeds(session: Session) -> list[tuple[Feed, int]]:
+    """Every feed with the number of stories it has contributed, oldest feed first."""
+    counts = select(StorySource.feed_id, func.count().label("n")).group_by(StorySource.feed_id).subquery()
+    rows = session.execute(
+        select(Feed, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.feed_id == Feed.id).order_by(Feed.id)
+    )
+    return [(feed, int(n)) for feed, n in rows]
+
+
+def due_feeds(session: Session, now: datetime, *, include_not_due: bool = False) -> list[Feed]:
+    """Feeds to poll now: due ones, or every active one; disabled and paused feeds never."""
+    query = select(Feed).where(Feed.status.not_in(("disabled", "paused"))).order_by(Feed.next_poll_at, Feed.id)
+    if not include_not_due:
+        query = query.where(Feed.next_poll_at <= now)
+    return list(session.scalars(query))
+
+
+def record_poll(
+    session: Session,
+    feed_id: int,
+    *,
+    now: datetime,
+    next_poll_at: datetime,
+    status: str,
+    error: str | None = None,
+    moved_to: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    title: str | None = None,
+    site_url: str | None = None,
+) -> Feed:
+    """Store the outcome of one poll: status, error count, validators, next poll time."""
+    feed = session.get_one(Feed, feed_id)
+    feed.last_polled_at = now
+    feed.next_poll_at = next_poll_at
+    feed.status = status
+    if status in ("ok",):
+        feed.error_count = 0
+        feed.last_error = None
+        feed.last_success_at = now
+    elif error is not None:
+        feed.error_count += 1
+        feed.last_error = error
+    if moved_to and moved_to != feed.url and session.scalar(select(Feed.id).where(Feed.url == moved_to)) is None:
+        feed.url = moved_to
+    if etag is not None or last_modified is not None:
+        feed.etag = etag
+        feed.last_modified = last_modified
+    if title and not feed.title:
+        feed.title = title
+    if site_url:
+        feed.site_url = site_url
+    return feed
+
+
+def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry], now: datetime) -> SaveCounts:
+    """Insert new stories, update changed ones in place, attach sources to stories seen elsewhere."""
+    by_key: dict[str, ParsedEntry] = {}
+    for entry in entries:
+        by_key.setdefault(dedup_key(entry), entry)  # a feed listing one entry twice counts it once
+
+    known: dict[str, int] = {}
+    for chunk in _chunks(list(by_key)):
+        rows = session.execute(
+            select(StorySource.dedup_key, StorySource.story_id).where(
+                StorySource.feed_id == feed_id, StorySource.dedup_key.in_(chunk)
+            )
+        )
+        known.update({key: story_id for key, story_id in rows})
+
+    updated = unchanged = merged = new = 0
+    stories = _stories_by_id(session, set(known.values()))
+    for key, story_id in known.items():
+        if _update_story(stories[story_id], by_key[key], now):
+            updated += 1
+        else:
+            unchanged += 1
+
+    fresh = [(key, entry) for key, entry in by_key.items() if key not in known]
+    # Only stories first carried by *other* feeds are merged with: within one feed, two entries with
+    # different guids behind one link are two stories (a docket lists each filing under one case page).
+    by_link = _stories_elsewhere_by_link(session, feed_id, {e.link for _, e in fresh if e.link})
+    sources: list[StorySource] = []
+    for key, entry in fresh:
+        story = by_link.pop(entry.link, None) if entry.link else None
+        if story is None:
+            story = _new_story(entry, now)
+            session.add(story)
+            new += 1
+        else:
+            merged += 1
+        sources.append(
+            StorySource(
+                story=story,
+                feed_id=feed_id,
+                dedup_key=key,
+                guid=entry.guid,
+                link=entry.link,
+                first_seen_at=now,
+            )
+        )
+    session.add_all(sources)
+    session.flush()
+    return SaveCounts(new=new, updated=updated, unchanged=unchanged, merged=merged)
+
+
+def dedup_key(entry: ParsedEntry) -> str:
+    if entry.guid:
+        return f"guid:{entry.guid}"
+    if entry.link:
+        return f"link:{entry.link}"
+    return f"hash:{entry.content_hash}"
+
+
+def list_stories(session: Session, *, limit: int = 50, story_ids: Iterable[int] | None = None) -> list[Story]:
+    """Newest stories first, with their sources and those sources' feeds loaded."""
+    query = (
+        select(Story)
+        .options(selectinload(Story.sources).selectinload(StorySource.feed))
+        .order_by(Story.published_at.desc(), Story.id.desc())
+        .limit(limit)
+    )
+    if story_ids is not None:
+        query = query.where(Story.id.in_(list(story_ids)))
+    return list(session.scalars(query))
+
+
+def count_stories(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Story)) or 0
+
+
+def _new_story(entry: ParsedEntry, now: datetime) -> Story:
+    return Story(
+        link=entry.link,
+        title=entry.title,
+        author=entry.author,
+        published_at=entry.published_at or now,
+        published_guessed=entry.published_at is None,
+        first_seen_at=now,
+        updated_at=now,
+        summary_text=entry.summary_text,
+        summary_html=entry.summary_html,
+        content_html=entry.content_html,
+        content_hash=entry.content_hash,
+    )
+
+
+def _update_story(story: Story, entry: ParsedEntry, now: datetime) -> bool:
+    if story.content_hash == entry.content_hash and (
+        entry.published_at is None or story.published_at == entry.published_at
+    ):
+        return False
+    story.title = entry.title
+    story.author = entry.author
+    story.summary_text = entry.summary_text
+    story.summary_html = entry.summary_html
+    story.content_html = entry.content_html
+    story.content_hash = entry.content_hash
+    if entry.published_at is not None:
+        story.published_at = entry.published_at
+        story.published_guessed = False
+    if entry.link:
+        story.link = entry.link
+    story.updated_at = now
+    return True
+
+
+def _stories_by_id(session: Session, ids: set[int]) -> dict[int, Story]:
+    found: dict[int, Story] = {}
+    for chunk in _chunks(sorted(ids)):
+        found.update({s.id: s for s in session.scalars(select(Story).where(Story.id.in_(chunk)))})
+    return found
+
+
+def _stories_elsewhere_by_link(session: Session, feed_id: int, links: set[str]) -> dict[str, Story]:
+    """Stories with these links that no entry of this feed points to yet, oldest first per link."""
+    found: dict[str, Story] = {}
+    mine = select(StorySource.story_id).where(StorySource.feed_id == feed_id)
+    for chunk in _chunks(sorted(links)):
+        query = select(Story).where(Story.link.in_(chunk), Story.id.not_in(mine)).order_by(Story.id)
+        for story in session.scalars(query):
+            if story.link is not None:
+                found.setdefault(story.link, story)
+    return found
+
+
+def _chunks(items: list[T]) -> Iterable[list[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,72 @@
+"""Settings: defaults < config file < environment, and clear messages for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "digest.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_apply_without_a_file(tmp_path: Path) -> None:
+    settings = load_settings({}, write(tmp_path, ""))
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.feeds.default_interval_minutes == 60
+
+
+def test_file_overrides_defaults_and_environment_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, 'database_url = "sqlite:///from-file.db"\n[feeds]\nconcurrency = 3\ntimeout_seconds = 7\n')
+    env = {"DIGEST_DATABASE_URL": "sqlite:///from-env.db", "DIGEST_FEEDS__CONCURRENCY": "12"}
+    settings = load_settings(env, path)
+    assert settings.database_url == "sqlite:///from-env.db"
+    assert settings.feeds.concurrency == 12
+    assert settings.feeds.timeout_seconds == 7
+
+
+def test_digest_config_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[feeds]\nmax_redirects = 2\n")
+    assert load_settings({"DIGEST_CONFIG": str(path)}).feeds.max_redirects == 2
+
+
+def test_a_missing_named_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.toml: config file not found"):
+        load_settings({"DIGEST_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_wrong_type_names_file_key_and_expectation(tmp_path: Path) -> None:
+    path = write(tmp_path, '[feeds]\nconcurrency = "lots"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "feeds.concurrency" in message
+    assert "valid integer" in message
+    assert "'lots'" in message
+
+
+def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environment variable DIGEST_FEEDS__MAX_BYTES.*feeds\.max_bytes"):
+        load_settings({"DIGEST_FEEDS__MAX_BYTES": "-5"}, write(tmp_path, ""))
+
+
+def test_unknown_keys_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting 'feeds\.concurency'"):
+        load_settings({}, write(tmp_path, "[feeds]\nconcurency = 3\n"))
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[feeds\n")
+    with pytest.raises(ConfigError, match=f"{path}: not valid TOML"):
+        load_settings({}, path)
+
+
+def test_user_agent_names_the_service_and_where_to_reach_it(tmp_path: Path) -> None:
+    settings = load_settings({"DIGEST_BASE_URL": "https://news.example"}, write(tmp_path, ""))
+    assert settings.user_agent("1.2") == "digest/1.2 (newsletter digest feed fetcher; +https://news.example)"
