@@ -29,7 +29,7 @@ def serve_directory(directory: Path, host: str = "127.0.0.1") -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(directory))
     server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="digest-localserve", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="digest-localserve", daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}/"

@@ -74,6 +74,9 @@ class StorySource(Base):
     dedup_key: Mapped[str] = mapped_column(String(2100))
     guid: Mapped[str | None] = mapped_column(String(2048))
     link: Mapped[str | None] = mapped_column(String(2048))
+    # This feed's version of the story: a story carried by two feeds changes only when one of them
+    # changes its entry, instead of flipping between the two versions on every poll.
+    content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     story: Mapped[Story] = relationship(back_populates="sources")

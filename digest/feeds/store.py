@@ -115,22 +115,22 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
     for entry in entries:
         by_key.setdefault(dedup_key(entry), entry)  # a feed listing one entry twice counts it once
 
-    known: dict[str, int] = {}
+    known: dict[str, StorySource] = {}
     for chunk in _chunks(list(by_key)):
-        rows = session.execute(
-            select(StorySource.dedup_key, StorySource.story_id).where(
-                StorySource.feed_id == feed_id, StorySource.dedup_key.in_(chunk)
-            )
-        )
-        known.update({key: story_id for key, story_id in rows})
+        query = select(StorySource).where(StorySource.feed_id == feed_id, StorySource.dedup_key.in_(chunk))
+        known.update({source.dedup_key: source for source in session.scalars(query)})
 
     updated = unchanged = merged = new = 0
-    stories = _stories_by_id(session, set(known.values()))
-    for key, story_id in known.items():
-        if _update_story(stories[story_id], by_key[key], now):
-            updated += 1
-        else:
+    stories = _stories_by_id(session, {source.story_id for source in known.values()})
+    for key, source in known.items():
+        entry = by_key[key]
+        story = stories[source.story_id]
+        if source.content_hash == entry.content_hash and entry.published_at in (None, story.published_at):
             unchanged += 1
+            continue
+        source.content_hash = entry.content_hash
+        _update_story(story, entry, now)
+        updated += 1
 
     fresh = [(key, entry) for key, entry in by_key.items() if key not in known]
     # Only stories first carried by *other* feeds are merged with: within one feed, two entries with
@@ -138,12 +138,13 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
     by_link = _stories_elsewhere_by_link(session, feed_id, {e.link for _, e in fresh if e.link})
     sources: list[StorySource] = []
     for key, entry in fresh:
-        story = by_link.pop(entry.link, None) if entry.link else None
-        if story is None:
+        elsewhere = by_link.pop(entry.link, None) if entry.link else None
+        if elsewhere is None:
             story = _new_story(entry, now)
             session.add(story)
             new += 1
         else:
+            story = elsewhere
             merged += 1
         sources.append(
             StorySource(
@@ -152,6 +153,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
                 dedup_key=key,
                 guid=entry.guid,
                 link=entry.link,
+                content_hash=entry.content_hash,
                 first_seen_at=now,
             )
         )
@@ -201,11 +203,7 @@ def _new_story(entry: ParsedEntry, now: datetime) -> Story:
     )
 
 
-def _update_story(story: Story, entry: ParsedEntry, now: datetime) -> bool:
-    if story.content_hash == entry.content_hash and (
-        entry.published_at is None or story.published_at == entry.published_at
-    ):
-        return False
+def _update_story(story: Story, entry: ParsedEntry, now: datetime) -> None:
     story.title = entry.title
     story.author = entry.author
     story.summary_text = entry.summary_text
@@ -218,7 +216,6 @@ def _update_story(story: Story, entry: ParsedEntry, now: datetime) -> bool:
     if entry.link:
         story.link = entry.link
     story.updated_at = now
-    return True
 
 
 def _stories_by_id(session: Session, ids: set[int]) -> dict[int, Story]:
@@ -228,15 +225,14 @@ def _stories_by_id(session: Session, ids: set[int]) -> dict[int, Story]:
     return found
 
 
-def _stories_elsewhere_by_link(session: Session, feed_id: int, links: set[str]) -> dict[str, Story]:
+def _stories_elsewhere_by_link(session: Session, feed_id: int, links: set[str | None]) -> dict[str | None, Story]:
     """Stories with these links that no entry of this feed points to yet, oldest first per link."""
-    found: dict[str, Story] = {}
+    found: dict[str | None, Story] = {}
     mine = select(StorySource.story_id).where(StorySource.feed_id == feed_id)
-    for chunk in _chunks(sorted(links)):
+    for chunk in _chunks(sorted(link for link in links if link)):
         query = select(Story).where(Story.link.in_(chunk), Story.id.not_in(mine)).order_by(Story.id)
         for story in session.scalars(query):
-            if story.link is not None:
-                found.setdefault(story.link, story)
+            found.setdefault(story.link, story)
     return found
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.feeds.normalise import canonical_link, clip, html_to_text, sanitise_html
+from tests.inert import active_parts
 
 ACTIVE = re.compile(
     r"<\s*(script|style|iframe|object|embed|img|svg|form|input|link|meta|base)\b|\son\w+\s*=|javascript:|vbscript:|data:",
@@ -31,35 +31,6 @@ HOSTILE = [
     "<scr<script>ipt>alert(1)</script>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
 ]
-
-SAFE_TAGS = {"a", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre", "strong", "ul", "abbr", "cite",
-             "dd", "del", "dl", "dt", "h2", "h3", "h4", "h5", "h6", "hr", "q", "s", "small", "sub", "sup", "table",
-             "tbody", "td", "tfoot", "th", "thead", "tr", "u"}  # fmt: skip
-
-
-class Inspector(HTMLParser):
-    """Collects what a browser or mail client would act on: tags, attributes, link targets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.problems: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in SAFE_TAGS:
-            self.problems.append(f"tag {tag}")
-        for name, value in attrs:
-            if name.startswith("on") or name in ("style", "src", "srcset", "background", "formaction"):
-                self.problems.append(f"attribute {name}")
-            if name == "href" and not (value or "").lower().startswith(("http://", "https://", "mailto:")):
-                self.problems.append(f"href {value!r}")
-
-
-def active_parts(html: str) -> list[str]:
-    inspector = Inspector()
-    inspector.feed(html)
-    inspector.close()
-    return inspector.problems
-
 
 html_fragments = st.lists(
     st.one_of(

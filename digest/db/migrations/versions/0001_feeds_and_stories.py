@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("dedup_key", sa.String(length=2100), nullable=False),
         sa.Column("guid", sa.String(length=2048), nullable=True),
         sa.Column("link", sa.String(length=2048), nullable=True),
+        sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["feed_id"], ["feeds.id"], name=op.f("fk_story_sources_feed_id_feeds"), ondelete="CASCADE"

@@ -1,0 +1,138 @@
+"""A whole poll over real HTTP into a real database: scheduling, errors, backoff, nothing lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from digest.config import FeedSettings, Settings
+from digest.db.engine import session_scope
+from digest.feeds import store
+from digest.feeds.models import Feed
+from digest.feeds.refresh import next_poll_time, poll_feeds
+from tests.httpserver import FeedServer, Route
+
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "sample-feeds"
+UA = "digest/test"
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def add(engine: Engine, *urls: str) -> None:
+    with session_scope(engine) as s:
+        for url in urls:
+            store.add_feed(s, url, None, datetime.now(UTC) - timedelta(minutes=1))
+
+
+def feed(engine: Engine, url: str) -> Feed:
+    with session_scope(engine) as s:
+        return store.get_feed(s, url)
+
+
+def stories(engine: Engine) -> int:
+    with session_scope(engine) as s:
+        return store.count_stories(s)
+
+
+def test_next_poll_backs_off_exponentially_up_to_the_cap() -> None:
+    settings = FeedSettings(max_backoff_minutes=240)
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    delays = [next_poll_time(now, 30, error_count=n, settings=settings) - now for n in range(6)]
+    assert [d.total_seconds() / 60 for d in delays] == [30, 30, 60, 120, 240, 240]
+    retry = next_poll_time(now, 30, error_count=1, retry_after=timedelta(hours=3), settings=settings) - now
+    assert retry == timedelta(hours=3)
+
+
+def test_poll_stores_stories_then_a_304_costs_nothing(
+    engine: Engine, settings: Settings, feed_server: FeedServer
+) -> None:
+    def answer(request):  # type: ignore[no-untyped-def]
+        if request.headers.get("if-none-match") == '"v1"':
+            return Route(status=304)
+        return Route(sample("cyberlaw-wire.xml"), headers={"Content-Type": "application/rss+xml", "ETag": '"v1"'})
+
+    url = feed_server.add("/wire.xml", answer)
+    add(engine, url)
+    first = poll_feeds(engine, settings.feeds, UA)
+    assert (first.count("ok"), first.new_stories) == (1, 6)
+    stored = feed(engine, url)
+    assert (stored.status, stored.title, stored.etag, stored.error_count) == ("ok", "Cyber Law Wire", '"v1"', 0)
+    assert stored.next_poll_at > datetime.now(UTC) + timedelta(minutes=59)
+
+    second = poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    assert second.count("not-modified") == 1 and second.new_stories == 0
+    assert stories(engine) == 6
+
+
+def test_only_due_feeds_are_polled_unless_all(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
+    url = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
+    add(engine, url)
+    poll_feeds(engine, settings.feeds, UA)
+    assert poll_feeds(engine, settings.feeds, UA).outcomes == []
+    assert len(poll_feeds(engine, settings.feeds, UA, all_feeds=True).outcomes) == 1
+
+
+def test_a_broken_feed_records_its_error_backs_off_and_keeps_its_stories(
+    engine: Engine, settings: Settings, feed_server: FeedServer
+) -> None:
+    answers = [Route(sample("policy-desk.xml")), Route(b"<html><body>Maintenance</body></html>", 200,
+               {"Content-Type": "text/html"}), Route(b"oops", 500)]  # fmt: skip
+    url = feed_server.add("/desk.xml", lambda request: answers.pop(0) if len(answers) > 1 else answers[0])
+    good = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
+    add(engine, url, good)
+    poll_feeds(engine, settings.feeds, UA)
+    before = stories(engine)
+
+    broken = poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    statuses = {o.url: o.status for o in broken.outcomes}
+    assert statuses == {url: "error", good: "ok"}
+    desk = feed(engine, url)
+    assert desk.status == "error" and desk.error_count == 1
+    assert desk.last_error is not None and desk.last_error.startswith("not a feed")
+    first_delay = desk.next_poll_at - desk.last_polled_at  # type: ignore[operator]
+
+    poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    desk = feed(engine, url)
+    assert (desk.error_count, desk.last_error) == (2, "HTTP 500 Internal Server Error")
+    assert desk.next_poll_at - desk.last_polled_at > first_delay * 1.9  # type: ignore[operator]
+    assert stories(engine) == before
+
+
+def test_gone_feeds_are_disabled_and_no_longer_polled(
+    engine: Engine, settings: Settings, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/gone.xml", Route(b"", 410))
+    add(engine, url)
+    assert poll_feeds(engine, settings.feeds, UA).count("gone") == 1
+    assert feed(engine, url).status == "disabled"
+    assert poll_feeds(engine, settings.feeds, UA, all_feeds=True).outcomes == []
+
+
+def test_permanent_redirects_update_the_stored_address(
+    engine: Engine, settings: Settings, feed_server: FeedServer
+) -> None:
+    new = feed_server.add("/new.xml", Route(sample("court-watch.xml")))
+    old = feed_server.add("/old.xml", Route(status=301, headers={"Location": new}))
+    add(engine, old)
+    poll_feeds(engine, settings.feeds, UA)
+    assert feed(engine, new).status == "ok"
+
+
+def test_retry_after_delays_the_next_poll(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
+    url = feed_server.add("/busy.xml", Route(b"", 503, {"Retry-After": "7200"}))
+    add(engine, url)
+    poll_feeds(engine, settings.feeds, UA)
+    busy = feed(engine, url)
+    assert busy.next_poll_at - busy.last_polled_at >= timedelta(hours=2)  # type: ignore[operator]
+
+
+def test_a_story_in_two_feeds_is_stored_once(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
+    add(engine, feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml"))),
+        feed_server.add("/desk.xml", Route(sample("policy-desk.xml"))))  # fmt: skip
+    report = poll_feeds(engine, settings.feeds, UA)
+    assert report.new_stories == 9 and sum(o.merged for o in report.outcomes) == 1
+    assert stories(engine) == 9
