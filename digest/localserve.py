@@ -23,12 +23,17 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops connections when a poll opens ten at once.
+    request_queue_size = 128
+
+
 @contextmanager
 def serve_directory(directory: Path, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve ``directory`` on a free loopback port; yields the base URL (ending in '/')."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer((host, 0), handler)
-    server.daemon_threads = True
+    server = _Server((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="digest-localserve", daemon=True)
     thread.start()
     try:

@@ -26,6 +26,12 @@ class SeenRequest:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a test may leave a slow handler sleeping
+    request_queue_size = 128  # the default 5 drops connections when a poll opens ten at once
+
+
 class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route | Callable[[SeenRequest], Route]] = {}
@@ -66,9 +72,7 @@ class FeedServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False  # a test may leave a slow handler sleeping
+        self._server = _Server(("127.0.0.1", 0), Handler)
         # A client that gave up (timeouts, size limits) leaves a broken socket behind: not a test failure.
         self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)

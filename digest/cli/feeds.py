@@ -26,8 +26,13 @@ def feeds() -> None:
 @feeds.command("add")
 @click.argument("url")
 @click.option("--title", help="A title to show instead of the feed's own.")
+@click.option(
+    "--interval",
+    type=click.IntRange(1, 7 * 24 * 60),
+    help="Minutes between polls (default: feeds.default_interval_minutes).",
+)
 @pass_app
-def feeds_add(app: AppContext, url: str, title: str | None) -> None:
+def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None) -> None:
     """Add a feed by its URL; it is polled at the next poll."""
     url = url.strip()
     parts = urlsplit(url)
@@ -36,7 +41,7 @@ def feeds_add(app: AppContext, url: str, title: str | None) -> None:
     engine = app.engine()
     try:
         with session_scope(engine) as session:
-            store.add_feed(session, url, title, datetime.now(UTC))
+            store.add_feed(session, url, title, datetime.now(UTC), interval_minutes=interval)
     except store.FeedExists:
         raise UserError(f"the feed {url} is already added") from None
     click.echo(f"added {url}")

@@ -8,6 +8,7 @@ or with different tracking parameters, is recognised as one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -25,16 +26,21 @@ DROPPED_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "noscrip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"colspan"}, "th": {"colspan"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-_HTML_CLEANER = nh3.Cleaner(
-    tags=ALLOWED_TAGS,
-    clean_content_tags=DROPPED_WITH_CONTENT,
-    attributes=ALLOWED_ATTRIBUTES,
-    url_schemes=URL_SCHEMES,
-    link_rel="noopener noreferrer nofollow",
-    strip_comments=True,
-    # feedparser has already made relative links absolute against the feed; what is left is broken.
-    url_relative="deny",
-)
+
+@functools.lru_cache(maxsize=256)
+def _html_cleaner(base: str | None) -> nh3.Cleaner:
+    """A sanitiser that makes relative links absolute against ``base`` (and drops them without one)."""
+    return nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+        url_relative=("rewrite_with_base", base) if base else "deny",
+    )
+
+
 _TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=DROPPED_WITH_CONTENT, attributes={})
 
 # Closing block tags become spaces so "<p>a</p><p>b</p>" reads "a b", not "ab".
@@ -52,11 +58,16 @@ _TRACKING_PARAMS = {
 _REDIRECTORS = {("www.google.com", "/url"), ("google.com", "/url")}
 
 
-def sanitise_html(fragment: str) -> str:
-    """Feed HTML reduced to the allow-list: safe to embed in a page or an email."""
+def sanitise_html(fragment: str, base: str | None = None) -> str:
+    """Feed HTML reduced to the allow-list: safe to embed in a page or an email.
+
+    ``base`` is the address the fragment came from; relative links are resolved against it.
+    """
     if not fragment:
         return ""
-    return _HTML_CLEANER.clean(fragment).strip()
+    if base and not base.startswith(("http://", "https://")):
+        base = None
+    return _html_cleaner(base).clean(fragment).strip()
 
 
 def html_to_text(fragment: str, limit: int | None = None) -> str:

@@ -74,10 +74,10 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    # feedparser's own sanitiser is turned off: nh3 sanitises every fragment to a stricter allow-list,
-    # and doing the work twice would double the parsing cost.
+    # feedparser's own sanitiser and relative-link resolution are turned off: nh3 does both, to a
+    # stricter allow-list, at a fraction of the cost of feedparser's pure-Python HTML passes.
     parsed = feedparser.parse(
-        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=True
+        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     feed_info: Any = parsed.get("feed", {})
     entries: list[ParsedEntry] = []
@@ -122,8 +122,8 @@ def _parse_entry(raw: Any, feed_url: str, now: datetime, summary_chars: int, tit
     if guid is not None:
         guid = clip(str(guid), 2000)
     author = clip(raw.get("author", "") or "", 300) or None
-    summary_html = sanitise_html(summary_raw)
-    content_html = sanitise_html(content_raw) if content_raw and content_raw != summary_raw else ""
+    summary_html = sanitise_html(summary_raw, feed_url)
+    content_html = sanitise_html(content_raw, feed_url) if content_raw and content_raw != summary_raw else ""
     return ParsedEntry(
         title=title,
         link=link,

@@ -136,3 +136,45 @@ def test_a_story_in_two_feeds_is_stored_once(engine: Engine, settings: Settings,
     report = poll_feeds(engine, settings.feeds, UA)
     assert report.new_stories == 9 and sum(o.merged for o in report.outcomes) == 1
     assert stories(engine) == 9
+
+
+def test_every_kind_of_bad_feed_is_recorded_while_the_others_are_stored(
+    engine: Engine, settings: Settings, feed_server: FeedServer
+) -> None:
+    def endless():  # type: ignore[no-untyped-def]
+        while True:
+            yield b"<rss>" * 4096
+
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b"<rss><channel><title>&d;&d;&d;&d;&d;&d;&d;&d;</title></channel></rss>"
+    )
+    bad = {
+        "/slow.xml": Route(sample("court-watch.xml"), delay=3),
+        "/html.xml": Route(b"<!doctype html><title>Home</title><p>Welcome", headers={"Content-Type": "text/html"}),
+        "/garbage.xml": Route(bytes(range(256)) * 10),
+        "/huge.xml": Route(stream=endless),
+        "/bomb.xml": Route(bomb, headers={"Content-Type": "application/xml"}),
+        "/loop.xml": Route(status=302, headers={"Location": feed_server.url("/loop.xml")}),
+        "/dates.xml": Route(
+            b'<rss version="2.0"><channel><title>D</title><item><title>Odd date</title>'
+            b"<link>https://d.example/1</link><pubDate>32 Smarch 20260 99:99</pubDate></item></channel></rss>"
+        ),
+    }
+    urls = [feed_server.add(path, route) for path, route in bad.items()]
+    good = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
+    add(engine, *urls, good)
+    settings = Settings(
+        database_url=settings.database_url, feeds=FeedSettings(timeout_seconds=1, max_bytes=200_000, max_redirects=4)
+    )
+    report = poll_feeds(engine, settings.feeds, UA)
+    statuses = {o.url: o.status for o in report.outcomes}
+    assert statuses[good] == "ok" and statuses[feed_server.url("/dates.xml")] == "ok"
+    for path in ("/slow.xml", "/html.xml", "/garbage.xml", "/huge.xml", "/loop.xml"):
+        assert statuses[feed_server.url(path)] == "error", path
+        assert feed(engine, feed_server.url(path)).last_error
+    assert stories(engine) == 7  # the six good ones and the oddly dated one
+    with session_scope(engine) as s:
+        (odd,) = [st for st in store.list_stories(s, limit=100) if st.title == "Odd date"]
+        assert odd.published_guessed and abs(odd.published_at - odd.first_seen_at) < timedelta(seconds=1)

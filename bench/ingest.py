@@ -1,0 +1,189 @@
+"""Benchmark: ingesting feeds, from fetch to committed rows, against feedparser alone on the same bytes.
+
+Builds N local feed files (default 200 feeds x 50 entries), serves them on 127.0.0.1, and reports:
+- the time of a full poll (fetch, parse, normalise, sanitise, de-duplicate, store, commit);
+- the time feedparser.parse alone takes on the same bytes, and the ratio of the two (target <= 1.3);
+- the time of a second poll in which every feed answers 304, as a fraction of the first.
+
+    python bench/ingest.py [--feeds 200] [--entries 50] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import feedparser
+
+from digest import __version__
+from digest.config import FeedSettings
+from digest.db.engine import make_engine, session_scope
+from digest.db.migrate import upgrade
+from digest.feeds import store
+from digest.feeds.refresh import poll_feeds
+
+WORDS = [
+    "court",
+    "regulator",
+    "fine",
+    "data",
+    "breach",
+    "ransomware",
+    "deepfake",
+    "voice",
+    "clone",
+    "minors",
+    "platform",
+    "privacy",
+    "law",
+    "lawsuit",
+    "prosecutors",
+    "indictment",
+    "malware",
+    "phishing",
+    "chatbot",
+    "model",
+    "training",
+    "consent",
+    "children",
+    "safety",
+    "age",
+    "verification",
+    "sextortion",
+    "grooming",
+    "policy",
+    "enforcement",
+    "appeal",
+    "ruling",
+    "judge",
+    "statute",
+]
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def build_feed(index: int, entries: int, rng: random.Random) -> str:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    items = []
+    for j in range(entries):
+        summary = f"<p>{sentence(rng, 40)} <a href='https://site{index}.example/more/{j}'>More</a></p>"
+        content = "".join(f"<p>{sentence(rng, 50)} <em>{sentence(rng, 5)}</em></p>" for _ in range(4))
+        items.append(
+            f"<item><title>{escape(sentence(rng, 9))}</title>"
+            f"<link>https://site{index}.example/news/{j}?utm_source=rss</link>"
+            f"<guid isPermaLink='false'>site{index}-{j}</guid>"
+            f"<pubDate>{format_datetime(now - timedelta(minutes=17 * j + index))}</pubDate>"
+            f"<description>{escape(summary)}</description>"
+            f"<content:encoded><![CDATA[{content}]]></content:encoded></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+        f"<title>Bench feed {index}</title><link>https://site{index}.example/</link>"
+        f"<description>benchmark</description>{''.join(items)}</channel></rss>"
+    )
+
+
+# A static server like `python -m http.server`, but with a listen backlog that does not drop
+# connections when ten arrive at once (a dropped SYN costs a one-second retransmit).
+SERVER = """
+import functools, sys
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+Server(("127.0.0.1", int(sys.argv[1])), functools.partial(Quiet, directory=sys.argv[2])).serve_forever()
+"""
+
+
+@contextlib.contextmanager
+def serve_in_subprocess(folder: Path) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--entries", type=int, default=50)
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "feeds"
+        folder.mkdir()
+        bodies = []
+        for i in range(args.feeds):
+            text = build_feed(i, args.entries, rng)
+            (folder / f"feed{i}.xml").write_text(text)
+            bodies.append(text.encode())
+        total_mb = sum(map(len, bodies)) / 1e6
+
+        started = time.perf_counter()
+        for body in bodies:
+            feedparser.parse(body)
+        baseline = time.perf_counter() - started
+
+        engine = make_engine(args.database_url or f"sqlite:///{tmp}/bench.db")
+        upgrade(engine)
+        settings = FeedSettings()
+        # The feeds are served by a separate process, as a publisher's server would be: a server thread
+        # in this process would compete with the poll for the interpreter.
+        with serve_in_subprocess(folder) as base:
+            with session_scope(engine) as s:
+                for i in range(args.feeds):
+                    store.add_feed(s, f"{base}feed{i}.xml", None, datetime.now(UTC))
+            started = time.perf_counter()
+            first = poll_feeds(engine, settings, f"digest/{__version__} bench")
+            ingest = time.perf_counter() - started
+            started = time.perf_counter()
+            second = poll_feeds(engine, settings, f"digest/{__version__} bench", all_feeds=True)
+            cached = time.perf_counter() - started
+        with session_scope(engine) as s:
+            stored = store.count_stories(s)
+        engine.dispose()
+
+    expected = args.feeds * args.entries
+    if first.new_stories != expected or stored != expected or second.count("not-modified") != args.feeds:
+        sys.exit(f"benchmark run went wrong: {first.new_stories} new, {stored} stored, expected {expected}")
+    print(f"ingest: {args.feeds} feeds x {args.entries} entries ({total_mb:.1f} MB) on {engine.dialect.name}")
+    print(f"  feedparser.parse alone      {baseline:7.2f} s  ({expected / baseline:,.0f} entries/s)")
+    print(f"  digest poll, fetch->commit  {ingest:7.2f} s  ({expected / ingest:,.0f} entries/s)")
+    print(f"  ratio poll / feedparser     {ingest / baseline:7.2f}   (target <= 1.3)")
+    print(f"  second poll, all 304        {cached:7.2f} s  = {cached / ingest:.1%} of the first")
+
+
+if __name__ == "__main__":
+    main()
