@@ -20,8 +20,8 @@ from digest.db.models import import_all_models
 from tests.httpserver import FeedServer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-PG_ADMIN_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("DIGEST_TEST_REQUIRE_POSTGRES") == "1"
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("TEST_REQUIRE_POSTGRES") == "1"
 
 import_all_models()
 
@@ -54,7 +54,7 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:
         admin.dispose()
         if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required (DIGEST_TEST_REQUIRE_POSTGRES=1): {exc}")
+            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is required (TEST_REQUIRE_POSTGRES=1): {exc}")
         pytest.skip(f"no PostgreSQL reachable at {PG_ADMIN_URL}")
     name = f"digest_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
