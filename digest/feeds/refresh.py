@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest.config import FeedSettings
 from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.fetch import FetchRequest, FetchResult, fetch_feeds
-from digest.feeds.parse import ParseError, parse_feed
+from digest.feeds.parse import ParsedFeed, ParseError, parse_feed
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +90,83 @@ def poll_feeds(
         on_start(len(requests))
     report = PollReport()
 
+    def record(result: FetchResult, parsed: ParsedFeed | None, error: str | None, now: datetime) -> None:
+        interval, errors = state[result.request.feed_id]
+        outcome = _record_result(engine, settings, result, parsed, error, interval, errors, now)
+        report.outcomes.append(outcome)
+        if on_feed:
+            on_feed(outcome)
+
     async def run() -> None:
-        async for result in fetch_feeds(requests, settings, user_agent):
-            interval, errors = state[result.request.feed_id]
-            outcome = _store_result(engine, settings, result, interval, errors, datetime.now(UTC))
-            report.outcomes.append(outcome)
-            if on_feed:
-                on_feed(outcome)
+        # Parsing (CPU, this thread) overlaps with storing (database I/O, one writer thread): the
+        # database drivers release the interpreter while they wait for the server or the disk.
+        loop = asyncio.get_running_loop()
+        pending: set[asyncio.Future[None]] = set()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-store") as writer:
+            async for result in fetch_feeds(requests, settings, user_agent):
+                now = datetime.now(UTC)
+                parsed, error = _read_result(settings, result, now)
+                pending.add(loop.run_in_executor(writer, record, result, parsed, error, now))
+                if len(pending) >= settings.concurrency:  # bounds the parsed feeds held in memory
+                    _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.gather(*pending)
 
     if requests:
         asyncio.run(run())
     return report
 
 
+def _read_result(settings: FeedSettings, result: FetchResult, now: datetime) -> tuple[ParsedFeed | None, str | None]:
+    """The parsed feed, or the reason there is none (None, None for 304 and 410)."""
+    if result.error is not None:
+        return None, result.error
+    if result.not_modified or result.gone:
+        return None, None
+    try:
+        parsed = parse_feed(
+            result.body or b"",
+            result.moved_to or result.request.url,
+            content_type=result.content_type,
+            now=now,
+            summary_chars=settings.summary_chars,
+            title_chars=settings.title_chars,
+            max_bytes=settings.max_bytes,
+        )
+    except ParseError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a parser bug must cost one feed, never the whole poll
+        log.exception("feed %s: unexpected failure while parsing", result.request.url)
+        return None, f"could not be parsed ({type(exc).__name__}: {exc})"
+    return parsed, None
+
+
+def _record_result(
+    engine: Engine,
+    settings: FeedSettings,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    error: str | None,
+    interval: int,
+    errors: int,
+    now: datetime,
+) -> FeedOutcome:
+    try:
+        return _store_result(engine, settings, result, parsed, error, interval, errors, now)
+    except SQLAlchemyError as exc:
+        # Rolled back: the feed keeps its previous state and is tried again at the next poll.
+        log.exception("feed %s: could not be stored", result.request.url)
+        return FeedOutcome(result.request.url, "error", message=f"could not be stored: {type(exc).__name__}")
+
+
 def _store_result(
-    engine: Engine, settings: FeedSettings, result: FetchResult, interval: int, errors: int, now: datetime
+    engine: Engine,
+    settings: FeedSettings,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    error: str | None,
+    interval: int,
+    errors: int,
+    now: datetime,
 ) -> FeedOutcome:
     feed_id, url = result.request.feed_id, result.request.url
     regular = next_poll_time(now, interval, settings=settings)
@@ -119,36 +183,12 @@ def _store_result(
             )  # fmt: skip
         log.warning("feed %s: gone (410), disabled", url)
         return FeedOutcome(url, "gone", message="HTTP 410 Gone")
-    error = result.error
-    parsed = None
-    if error is None:
-        try:
-            parsed = parse_feed(
-                result.body or b"",
-                result.moved_to or url,
-                content_type=result.content_type,
-                now=now,
-                summary_chars=settings.summary_chars,
-                title_chars=settings.title_chars,
-                max_bytes=settings.max_bytes,
-            )
-        except ParseError as exc:
-            error = str(exc)
-        except Exception as exc:  # a parser bug must cost one feed, never the whole poll
-            log.exception("feed %s: unexpected failure while parsing", url)
-            error = f"could not be parsed ({type(exc).__name__}: {exc})"
     if parsed is None:
         assert error is not None
         when = next_poll_time(now, interval, error_count=errors + 1, retry_after=result.retry_after, settings=settings)
         with session_scope(engine) as session:
             store.record_poll(
-                session,
-                feed_id,
-                now=now,
-                next_poll_at=when,
-                status="error",
-                error=error,
-                moved_to=result.moved_to,
+                session, feed_id, now=now, next_poll_at=when, status="error", error=error, moved_to=result.moved_to
             )
         log.warning("feed %s: %s (next try %s)", url, error, when.isoformat(timespec="minutes"))
         return FeedOutcome(url, "error", message=error)
@@ -160,6 +200,8 @@ def _store_result(
             etag=result.etag, last_modified=result.last_modified, title=parsed.title, site_url=parsed.site_url,
         )  # fmt: skip
     message = parsed.warning and f"read with a warning: {parsed.warning}"
-    log.info("feed %s: %d new, %d updated, %d merged%s", url, counts.new, counts.updated, counts.merged,
-             f" ({message})" if message else "")  # fmt: skip
+    log.info(
+        "feed %s: %d new, %d updated, %d merged%s",
+        url, counts.new, counts.updated, counts.merged, f" ({message})" if message else "",
+    )  # fmt: skip
     return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message)
