@@ -92,7 +92,12 @@ def poll_feeds(
 
     def record(result: FetchResult, parsed: ParsedFeed | None, error: str | None, now: datetime) -> None:
         interval, errors = state[result.request.feed_id]
-        outcome = _record_result(engine, settings, result, parsed, error, interval, errors, now)
+        try:
+            outcome = _store_result(engine, settings, result, parsed, error, interval, errors, now)
+        except SQLAlchemyError as exc:
+            # Rolled back: the feed keeps its previous state and is tried again at the next poll.
+            log.exception("feed %s: could not be stored", result.request.url)
+            outcome = FeedOutcome(result.request.url, "error", message=f"could not be stored: {type(exc).__name__}")
         report.outcomes.append(outcome)
         if on_feed:
             on_feed(outcome)
@@ -138,24 +143,6 @@ def _read_result(settings: FeedSettings, result: FetchResult, now: datetime) -> 
         log.exception("feed %s: unexpected failure while parsing", result.request.url)
         return None, f"could not be parsed ({type(exc).__name__}: {exc})"
     return parsed, None
-
-
-def _record_result(
-    engine: Engine,
-    settings: FeedSettings,
-    result: FetchResult,
-    parsed: ParsedFeed | None,
-    error: str | None,
-    interval: int,
-    errors: int,
-    now: datetime,
-) -> FeedOutcome:
-    try:
-        return _store_result(engine, settings, result, parsed, error, interval, errors, now)
-    except SQLAlchemyError as exc:
-        # Rolled back: the feed keeps its previous state and is tried again at the next poll.
-        log.exception("feed %s: could not be stored", result.request.url)
-        return FeedOutcome(result.request.url, "error", message=f"could not be stored: {type(exc).__name__}")
 
 
 def _store_result(
