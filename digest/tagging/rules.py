@@ -1,0 +1,285 @@
+"""Loading and validating the editors' topic rules (config/topics.toml) into a compiled ruleset.
+
+The file defines named phrase groups and, per topic, weighted rules: a rule matches when any of its
+phrases occurs, or, for an ``all`` rule, when every one of its groups has a phrase somewhere in the
+rule's fields. Negative rules subtract. A topic is given to a story when its score reaches the
+threshold; ``also`` names topics a topic implies (every deepfakes story is also AI misuse).
+
+Phrase syntax, for editors: case does not matter; words separated by spaces or hyphens match either
+("deep fake" matches "deep-fake"); a final ``*`` matches any ending ("clon*": clone, cloned, cloning);
+a plain last word also matches its plural ("image" matches "images"); ``re:`` starts a raw regular
+expression. Every mistake is reported at load with the file, the topic and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIELDS = ("title", "summary", "content")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_WORD_SPLIT = re.compile(r"[\s\-]+")
+_ALNUM = re.compile(r"[a-z0-9]+")
+
+
+class RulesError(Exception):
+    """The rules file is missing or wrong; the message names the file, topic and rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    id: int
+    text: str  # as the editor wrote it
+    pattern: re.Pattern[str]
+    key: str | None  # the first word's first letters, for the quick prefilter; None: always try
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    weight: float
+    fields: tuple[str, ...]
+    # Each group is a set of phrase ids; the rule matches when every group has a match.
+    groups: tuple[frozenset[int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    slug: str
+    name: str
+    description: str
+    threshold: float
+    also: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    negatives: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    topics: tuple[Topic, ...]
+    phrases: tuple[Phrase, ...]
+    title_weight: float
+    source: str
+    # The prefilter: phrases by key, and the raw expressions that have no key and are always tried.
+    by_key: dict[str, tuple[Phrase, ...]]
+    unkeyed: tuple[Phrase, ...]
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return tuple(topic.slug for topic in self.topics)
+
+    def topic(self, slug: str) -> Topic:
+        for topic in self.topics:
+            if topic.slug == slug:
+                return topic
+        raise KeyError(slug)
+
+
+def load_rules(path: Path) -> Ruleset:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise RulesError(f"{path}: topics file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: not valid TOML: {exc}") from None
+    return compile_rules(data, str(path))
+
+
+def compile_rules(data: dict[str, Any], source: str = "topics.toml") -> Ruleset:
+    return _Compiler(source).compile(data)
+
+
+def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None]:
+    """The regular expression and prefilter key for one phrase; raises ValueError when it is wrong."""
+    if text.startswith("re:"):
+        try:
+            return re.compile(text[3:], re.IGNORECASE), None
+        except re.error as exc:
+            raise ValueError(f"bad regular expression {text[3:]!r}: {exc}") from None
+    words = [w for w in _WORD_SPLIT.split(text.strip().lower()) if w]
+    if not words:
+        raise ValueError("empty phrase")
+    parts = []
+    for i, word in enumerate(words):
+        wildcard = word.endswith("*")
+        stem = word.rstrip("*")
+        if "*" in stem:
+            raise ValueError(f"'*' may only end a word, in {text!r}")
+        letters = _ALNUM.match(stem)
+        if wildcard and i == 0 and (letters is None or len(letters.group(0)) < 3):
+            # The prefilter looks phrases up by their first three or four letters.
+            raise ValueError(f"a first word ending in '*' needs at least three letters before it, in {text!r}")
+        part = re.escape(stem)
+        if wildcard:
+            part += r"[\w']*"
+        elif i == len(words) - 1 and stem[-1].isalpha():
+            part += "(?:s|es)?"
+        parts.append(part)
+    # Between words: spaces, hyphens or quotes ("AI-generated 'nudes'"); at the ends, word boundaries
+    # where the phrase starts or ends with a letter or digit.
+    pattern = r"[\s\-'\"]+".join(parts)
+    if re.match(r"\w", words[0]):
+        pattern = r"(?<![\w])" + pattern
+    if re.search(r"[\w*]$", words[-1]):
+        pattern += r"(?![\w])"
+    first = _ALNUM.match(words[0])
+    key = first.group(0)[:4] if first else None
+    return re.compile(pattern), key
+
+
+def text_keys(text: str) -> set[str]:
+    """Prefilter keys of a lower-cased text: the first three and four letters of every word."""
+    keys = set()
+    for word in _ALNUM.findall(text):
+        keys.add(word[:3])
+        keys.add(word[:4])
+    return keys
+
+
+class _Compiler:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.phrases: dict[str, Phrase] = {}
+
+    def fail(self, where: str, message: str) -> RulesError:
+        return RulesError(f"{self.source}: {where}: {message}")
+
+    def compile(self, data: dict[str, Any]) -> Ruleset:
+        known = {"version", "threshold", "title_weight", "groups", "topics"}
+        for key in data:
+            if key not in known:
+                raise self.fail("top level", f"unknown key '{key}' (expected one of {', '.join(sorted(known))})")
+        threshold = self.number(data.get("threshold", 1.0), "top level", "threshold")
+        title_weight = self.number(data.get("title_weight", 1.5), "top level", "title_weight")
+        raw_groups = data.get("groups", {})
+        if not isinstance(raw_groups, dict):
+            raise self.fail("groups", "must be a table of named phrase lists")
+        groups = {name: self.phrase_set(value, f"group '{name}'") for name, value in raw_groups.items()}
+        raw_topics = data.get("topics")
+        if not isinstance(raw_topics, list) or not raw_topics:
+            raise self.fail("topics", "no [[topics]] defined")
+        topics = [self.topic(raw, i, groups, threshold) for i, raw in enumerate(raw_topics)]
+        slugs = [t.slug for t in topics]
+        for slug in slugs:
+            if slugs.count(slug) > 1:
+                raise self.fail(f"topic '{slug}'", "duplicate slug: each topic needs its own")
+        for topic in topics:
+            for implied in topic.also:
+                if implied not in slugs:
+                    raise self.fail(f"topic '{topic.slug}'", f"'also' names unknown topic '{implied}'")
+        ordered = sorted(self.phrases.values(), key=lambda p: p.id)
+        by_key: dict[str, list[Phrase]] = {}
+        for phrase in ordered:
+            if phrase.key is not None:
+                by_key.setdefault(phrase.key, []).append(phrase)
+        return Ruleset(
+            topics=tuple(topics),
+            phrases=tuple(ordered),
+            title_weight=title_weight,
+            source=self.source,
+            by_key={key: tuple(phrases) for key, phrases in by_key.items()},
+            unkeyed=tuple(p for p in ordered if p.key is None),
+        )
+
+    def topic(self, raw: Any, index: int, groups: dict[str, frozenset[int]], threshold: float) -> Topic:
+        if not isinstance(raw, dict):
+            raise self.fail(f"topic #{index + 1}", "must be a table")
+        slug = raw.get("slug")
+        where = f"topic '{slug}'" if isinstance(slug, str) else f"topic #{index + 1}"
+        if not isinstance(slug, str) or not SLUG.match(slug):
+            raise self.fail(where, "needs a slug of lower-case letters, digits and hyphens (like 'ai-misuse')")
+        known = {"slug", "name", "description", "threshold", "also", "rules", "negatives"}
+        for key in raw:
+            if key not in known:
+                raise self.fail(where, f"unknown key '{key}'")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail(where, "needs a display name")
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            raise self.fail(where, "description must be text")
+        also = raw.get("also", [])
+        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+            raise self.fail(where, "'also' must be a list of topic slugs")
+        raw_rules = self.table_list(raw.get("rules"), where, "rules")
+        rules = [self.rule(r, where, i, groups) for i, r in enumerate(raw_rules)]
+        if not rules:
+            raise self.fail(where, "has no rules")
+        negatives = [
+            self.rule(r, where, i, groups, negative=True)
+            for i, r in enumerate(self.table_list(raw.get("negatives", []), where, "negatives"))
+        ]
+        return Topic(
+            slug=slug,
+            name=name.strip(),
+            description=description.strip(),
+            threshold=self.number(raw.get("threshold", threshold), where, "threshold"),
+            also=tuple(also),
+            rules=tuple(rules),
+            negatives=tuple(negatives),
+        )
+
+    def rule(
+        self, raw: dict[str, Any], where: str, index: int, groups: dict[str, frozenset[int]], *, negative: bool = False
+    ) -> Rule:
+        name = raw.get("name", f"{'negative' if negative else 'rule'} #{index + 1}")
+        here = f"{where}, {'negative' if negative else 'rule'} '{name}'"
+        for key in raw:
+            if key not in {"name", "weight", "fields", "phrases", "all"}:
+                raise self.fail(here, f"unknown key '{key}'")
+        if ("phrases" in raw) == ("all" in raw):
+            raise self.fail(here, "needs either 'phrases' (any of them) or 'all' (a list of groups), not both")
+        if "phrases" in raw:
+            compiled: tuple[frozenset[int], ...] = (self.phrase_set(raw["phrases"], here, groups),)
+            default_fields: tuple[str, ...] = FIELDS
+        else:
+            members = raw["all"]
+            if not isinstance(members, list) or len(members) < 2:
+                raise self.fail(here, "'all' needs at least two groups (group names or lists of phrases)")
+            parts = []
+            for member in members:
+                parts.append(self.phrase_set(member, here, groups))
+            compiled = tuple(parts)
+            # Co-occurrence anywhere in a long article is weak evidence: by default headline and summary.
+            default_fields = ("title", "summary")
+        fields = raw.get("fields", list(default_fields))
+        if not isinstance(fields, list) or not fields or any(f not in FIELDS for f in fields):
+            raise self.fail(here, f"'fields' must list some of {', '.join(FIELDS)}")
+        weight = self.number(raw.get("weight", 1.0), here, "weight")
+        if weight <= 0:
+            raise self.fail(here, "weight must be above zero (negatives subtract their weight)")
+        return Rule(name=str(name), weight=weight, fields=tuple(fields), groups=compiled)
+
+    def phrase_set(self, value: Any, where: str, groups: dict[str, frozenset[int]] | None = None) -> frozenset[int]:
+        if isinstance(value, str) and groups is not None:
+            if value not in groups:
+                raise self.fail(where, f"unknown group '{value}' (define it under [groups])")
+            return groups[value]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.fail(where, "needs a non-empty list of phrases")
+        ids = set()
+        for text in value:
+            if text not in self.phrases:
+                try:
+                    pattern, key = compile_phrase(text)
+                except ValueError as exc:
+                    raise self.fail(where, str(exc)) from None
+                self.phrases[text] = Phrase(len(self.phrases), text, pattern, key)
+            ids.add(self.phrases[text].id)
+        return frozenset(ids)
+
+    def table_list(self, value: Any, where: str, key: str) -> list[dict[str, Any]]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(where, f"'{key}' must be [[...]] tables")
+        return value
+
+    def number(self, value: Any, where: str, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(where, f"'{key}' must be a number, not {value!r}")
+        return float(value)
