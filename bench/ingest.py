@@ -32,6 +32,7 @@ from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.feeds import store
 from digest.feeds.refresh import poll_feeds
+from digest.tagging.rules import load_rules
 
 WORDS = [
     "court",
@@ -159,6 +160,7 @@ def main() -> None:
         engine = make_engine(args.database_url or f"sqlite:///{tmp}/bench.db")
         upgrade(engine)
         settings = FeedSettings()
+        ruleset = load_rules(Path(__file__).resolve().parents[1] / "config" / "topics.toml")
         # The feeds are served by a separate process, as a publisher's server would be: a server thread
         # in this process would compete with the poll for the interpreter.
         with serve_in_subprocess(folder) as base:
@@ -166,10 +168,10 @@ def main() -> None:
                 for i in range(args.feeds):
                     store.add_feed(s, f"{base}feed{i}.xml", None, datetime.now(UTC))
             started = time.perf_counter()
-            first = poll_feeds(engine, settings, f"digest/{__version__} bench")
+            first = poll_feeds(engine, settings, f"digest/{__version__} bench", ruleset)
             ingest = time.perf_counter() - started
             started = time.perf_counter()
-            second = poll_feeds(engine, settings, f"digest/{__version__} bench", all_feeds=True)
+            second = poll_feeds(engine, settings, f"digest/{__version__} bench", ruleset, all_feeds=True)
             cached = time.perf_counter() - started
         with session_scope(engine) as s:
             stored = store.count_stories(s)

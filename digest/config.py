@@ -46,6 +46,8 @@ class FeedSettings(_Section):
 class Settings(_Section):
     database_url: str = "sqlite:///var/digest.db"
     base_url: str = "http://localhost:8000"
+    # The editors' topics and tagging rules (see the file's own comments).
+    topics_file: str = "config/topics.toml"
     feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     def user_agent(self, version: str) -> str:

@@ -17,9 +17,12 @@ from digest.db.base import Base
 from digest.db.engine import make_engine
 from digest.db.migrate import upgrade
 from digest.db.models import import_all_models
+from digest.tagging.rules import Ruleset, load_rules
 from tests.httpserver import FeedServer
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+TOPICS = ROOT / "config" / "topics.toml"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TEST_REQUIRE_POSTGRES") == "1"
 
@@ -95,6 +98,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, feeds=FeedSettings(timeout_seconds=5, connect_timeout_seconds=2))
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> Ruleset:
+    """The launch topics as shipped in config/topics.toml."""
+    return load_rules(TOPICS)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from digest.config import ConfigError, Settings
 from digest.db.engine import make_engine
 from digest.db.migrate import SchemaError, check_schema
+from digest.tagging.rules import RulesError, Ruleset, load_rules
 
 
 class UserError(click.ClickException):
@@ -34,6 +36,7 @@ class AppContext:
     settings: Settings
     console: Console = field(default_factory=Console)
     _engine: Engine | None = None
+    _ruleset: Ruleset | None = None
 
     def engine(self, *, require_schema: bool = True) -> Engine:
         if self._engine is None:
@@ -41,6 +44,11 @@ class AppContext:
         if require_schema:
             check_schema(self._engine)
         return self._engine
+
+    def ruleset(self) -> Ruleset:
+        if self._ruleset is None:
+            self._ruleset = load_rules(Path(self.settings.topics_file))
+        return self._ruleset
 
     def close(self) -> None:
         if self._engine is not None:
@@ -57,6 +65,8 @@ class DigestGroup(click.Group):
             raise BadInput(str(exc)) from None
         except SchemaError as exc:
             raise UserError(str(exc)) from None
+        except RulesError as exc:
+            raise BadInput(str(exc)) from None
 
 
 pass_app = click.make_pass_decorator(AppContext)

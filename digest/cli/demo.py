@@ -13,10 +13,10 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, pass_app
-from digest.cli.stories import stories_table
+from digest.cli.stories import stories_table, story_json
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
-from digest.feeds import store
+from digest.feeds import store, topic_store
 from digest.feeds.refresh import poll_feeds
 from digest.localserve import serve_directory
 
@@ -45,14 +45,18 @@ def demo(app: AppContext, workdir: Path) -> None:
                 for sample in samples:
                     store.add_feed(session, base + sample.name, None, datetime.now(UTC))
             click.echo(f"1. serving {len(samples)} sample feeds at {base}")
-            report = poll_feeds(engine, app.settings.feeds, app.settings.user_agent(__version__), all_feeds=True)
+            report = poll_feeds(
+                engine, app.settings.feeds, app.settings.user_agent(__version__), app.ruleset(), all_feeds=True
+            )
             click.echo(
                 f"2. polled them: {report.new_stories} stories stored, "
                 f"{report.count('error') + report.count('gone')} feeds failed"
             )
         with session_scope(engine) as session:
             found = store.list_stories(session, limit=20)
-            app.console.print(stories_table(found))
+            tags = topic_store.topics_of(session, [s.id for s in found])
+            rows = [story_json(s, tags.get(s.id, {}), app.ruleset().slugs) for s in found]
+        app.console.print(stories_table(rows))
     finally:
         engine.dispose()
     click.echo(f"\nThe demo database is {database}; look around with:")

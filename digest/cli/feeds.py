@@ -81,6 +81,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
     engine = app.engine()
     settings = app.settings
+    app.ruleset()  # a broken rules file stops the poll before anything is fetched
     with Progress(
         TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=app.console, transient=True,
@@ -94,7 +95,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
             progress.update(task, advance=1, description=outcome.url)
 
         report = poll_feeds(
-            engine, settings.feeds, settings.user_agent(__version__), all_feeds=all_feeds,
+            engine, settings.feeds, settings.user_agent(__version__), app.ruleset(), all_feeds=all_feeds,
             on_start=started, on_feed=finished,
         )  # fmt: skip
     for outcome in report.outcomes:

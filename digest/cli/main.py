@@ -7,7 +7,7 @@ import logging
 import click
 
 from digest import __version__
-from digest.cli import db, demo, feeds, stories
+from digest.cli import db, demo, feeds, stories, tagging
 from digest.cli.context import AppContext, DigestGroup
 from digest.config import load_settings
 
@@ -29,6 +29,9 @@ cli.add_command(db.db)
 cli.add_command(feeds.feeds)
 cli.add_command(feeds.poll)
 cli.add_command(stories.stories)
+cli.add_command(tagging.tag)
+cli.add_command(tagging.retag)
+cli.add_command(tagging.topics)
 cli.add_command(demo.demo)
 
 

@@ -1,16 +1,18 @@
-"""``digest stories list``: what has been stored, newest first, with where each story came from."""
+"""``digest stories list|tag``: stored stories with their topics and sources; editors' topic decisions."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 from rich.table import Table
 
-from digest.cli.context import AppContext, pass_app
+from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
-from digest.feeds import store
+from digest.feeds import store, topic_store
 from digest.feeds.models import Story
+from digest.feeds.retag import tag_and_save
 
 
 @click.group()
@@ -19,36 +21,69 @@ def stories() -> None:
 
 
 @stories.command("list")
+@click.option("--topic", help="Only stories carrying this topic (a slug, like ai-misuse).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000), help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array, for other tools.")
 @pass_app
-def stories_list(app: AppContext, limit: int, as_json: bool) -> None:
-    """The newest stories."""
+def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) -> None:
+    """The newest stories, with their topics and why."""
+    order = app.ruleset().slugs
+    if topic is not None and topic not in order:
+        raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
     with session_scope(app.engine()) as session:
-        found = store.list_stories(session, limit=limit)
-        rows = [story_json(story) for story in found]
+        found = store.list_stories(session, limit=limit, topic=topic)
+        tags = topic_store.topics_of(session, [s.id for s in found])
+        rows = [story_json(story, tags.get(story.id, {}), order) for story in found]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        click.echo("no stories yet: add feeds and run 'digest poll'")
+        click.echo("no stories yet: add feeds and run 'digest poll'" if topic is None else f"no stories on {topic}")
         return
-    app.console.print(stories_table(found))
+    app.console.print(stories_table(rows))
 
 
-def stories_table(found: list[Story]) -> Table:
-    table = Table("id", "published", "title", "source")
-    for story in found:
-        table.add_row(
-            str(story.id),
-            story.published_at.strftime("%Y-%m-%d"),
-            story.title,
-            ", ".join(s.feed.title or s.feed.url for s in story.sources),
-        )
-    return table
+# "-topic" must reach the command as an argument, not be read as an unknown option.
+@stories.command("tag", context_settings={"ignore_unknown_options": True})
+@click.argument("story_id", type=int)
+@click.argument("changes", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_app
+def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> None:
+    """Pin (+topic) or remove (-topic) a topic by hand; ~topic returns it to the rules.
+
+    Example: digest stories tag 42 +deepfakes -ai-misuse. Decisions survive 'digest retag'.
+    """
+    ruleset = app.ruleset()
+    actions = {"+": "pinned", "-": "removed", "~": None}
+    parsed = []
+    for change in changes:
+        sign, slug = change[:1], change[1:]
+        if sign not in actions or not slug:
+            raise BadInput(f"'{change}': write +topic to pin, -topic to remove, ~topic to return it to the rules")
+        if slug not in ruleset.slugs:
+            raise BadInput(f"'{change}': unknown topic '{slug}'; the topics are {', '.join(ruleset.slugs)}")
+        parsed.append((slug, actions[sign]))
+    now = datetime.now(UTC)
+    with session_scope(app.engine()) as session:
+        story = session.get(Story, story_id)
+        if story is None:
+            raise UserError(f"no story has id {story_id}")
+        for slug, origin in parsed:
+            topic_store.set_manual(session, story_id, slug, origin, now)
+        if any(origin is None for _, origin in parsed):
+            # A topic handed back to the rules gets the rules' verdict at once, not at the next retag.
+            tag_and_save(session, ruleset, {story_id: (story.title, story.summary_text, story.content_html)}, now)
+        carried = topic_store.topics_of(session, [story_id]).get(story_id, {})
+        manual = topic_store.manual_decisions(session, story_id)
+    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in _ordered(carried, ruleset.slugs)) or "none"
+    click.echo(f"story {story_id} topics: {shown}")
+    removed = [t for t, origin in manual.items() if origin == "removed"]
+    if removed:
+        click.echo(f"removed by hand: {', '.join(sorted(removed))}")
 
 
-def story_json(story: Story) -> dict[str, object]:
+def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...]) -> dict[str, object]:
+    topics = _ordered(tags, order)
     return {
         "id": story.id,
         "title": story.title,
@@ -58,10 +93,31 @@ def story_json(story: Story) -> dict[str, object]:
         "first_seen": story.first_seen_at.isoformat(timespec="seconds"),
         "author": story.author,
         "summary": story.summary_text,
-        "topics": [],
-        "why": {},
+        "topics": topics,
+        "why": {t: tags[t] for t in topics},
         "sources": [
             {"feed_url": s.feed.url, "feed_title": s.feed.title, "guid": s.guid, "link": s.link}
             for s in sorted(story.sources, key=lambda s: s.id)
         ],
     }
+
+
+def stories_table(rows: list[dict[str, object]]) -> Table:
+    table = Table("id", "published", "title", "topics", "source")
+    for row in rows:
+        sources = row["sources"]
+        topics = row["topics"]
+        assert isinstance(sources, list) and isinstance(topics, list)
+        table.add_row(
+            str(row["id"]),
+            str(row["published"])[:10],
+            str(row["title"]),
+            ", ".join(topics),
+            ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
+        )
+    return table
+
+
+def _ordered(tags: dict[str, list[str]], order: tuple[str, ...]) -> list[str]:
+    """Topics in the configured order; topics no longer configured last, alphabetically."""
+    return [t for t in order if t in tags] + sorted(t for t in tags if t not in order)

@@ -60,6 +60,7 @@ class Story(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
 
     sources: Mapped[list[StorySource]] = relationship(back_populates="story", cascade="all, delete-orphan")
+    topics: Mapped[list[StoryTopic]] = relationship(cascade="all, delete-orphan")
 
     __table_args__ = (Index("ix_stories_first_seen_at", "first_seen_at"),)
 
@@ -83,3 +84,21 @@ class StorySource(Base):
     feed: Mapped[Feed] = relationship()
 
     __table_args__ = (UniqueConstraint("feed_id", "dedup_key"),)
+
+
+# Where a story's topic came from: "rule" (the tagger), "pinned" (an editor added it) or "removed" (an
+# editor took it away). Editors' decisions are never overwritten by re-tagging.
+TOPIC_ORIGINS = ("rule", "pinned", "removed")
+
+
+class StoryTopic(Base):
+    __tablename__ = "story_topics"
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(8))
+    # JSON list of the phrases that matched, shown to editors and readers as the reason.
+    why: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_story_topics_topic_story_id", "topic", "story_id"),)

@@ -1,4 +1,4 @@
-"""One poll: fetch every due feed, parse, store, and schedule each feed's next poll.
+"""One poll: fetch every due feed, parse, tag, store, and schedule each feed's next poll.
 
 Feeds are fetched concurrently; each result is parsed and stored in its own transaction as soon as it
 arrives, so a feed that fails (network, HTTP, garbage, an XML bomb) records its error and the poll goes
@@ -22,6 +22,8 @@ from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.fetch import FetchRequest, FetchResult, fetch_feeds
 from digest.feeds.parse import ParsedFeed, ParseError, parse_feed
+from digest.feeds.retag import tag_and_save
+from digest.tagging.rules import Ruleset
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ def poll_feeds(
     engine: Engine,
     settings: FeedSettings,
     user_agent: str,
+    ruleset: Ruleset,
     *,
     all_feeds: bool = False,
     now: datetime | None = None,
@@ -93,7 +96,7 @@ def poll_feeds(
     def record(result: FetchResult, parsed: ParsedFeed | None, error: str | None, now: datetime) -> None:
         interval, errors = state[result.request.feed_id]
         try:
-            outcome = _store_result(engine, settings, result, parsed, error, interval, errors, now)
+            outcome = _store_result(engine, settings, ruleset, result, parsed, error, interval, errors, now)
         except SQLAlchemyError as exc:
             # Rolled back: the feed keeps its previous state and is tried again at the next poll.
             log.exception("feed %s: could not be stored", result.request.url)
@@ -148,6 +151,7 @@ def _read_result(settings: FeedSettings, result: FetchResult, now: datetime) -> 
 def _store_result(
     engine: Engine,
     settings: FeedSettings,
+    ruleset: Ruleset,
     result: FetchResult,
     parsed: ParsedFeed | None,
     error: str | None,
@@ -182,6 +186,8 @@ def _store_result(
 
     with session_scope(engine) as session:
         counts = store.save_entries(session, feed_id, parsed.entries, now)
+        stories = {sid: (e.title, e.summary_text, e.content_html) for sid, e in counts.changed.items()}
+        tag_and_save(session, ruleset, stories, now)
         store.record_poll(
             session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to,
             etag=result.etag, last_modified=result.last_modified, title=parsed.title, site_url=parsed.site_url,

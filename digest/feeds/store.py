@@ -8,13 +8,14 @@ stored from another feed becomes a second source of that story, not a second sto
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
+from digest.feeds import topic_store
 from digest.feeds.models import Feed, Story, StorySource
 from digest.feeds.parse import ParsedEntry
 
@@ -36,6 +37,8 @@ class SaveCounts:
     updated: int = 0
     unchanged: int = 0
     merged: int = 0  # new to this feed, already stored from another feed
+    # Story id -> the entry it was created or updated from: what needs tagging.
+    changed: dict[int, ParsedEntry] = field(default_factory=dict, compare=False)
 
 
 def add_feed(
@@ -131,6 +134,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
         known.update({source.dedup_key: source for source in session.scalars(query)})
 
     updated = unchanged = 0
+    changed: dict[int, ParsedEntry] = {}
     stories = _stories_by_id(session, {source.story_id for source in known.values()})
     for key, source in known.items():
         entry = by_key[key]
@@ -140,6 +144,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
             continue
         source.content_hash = entry.content_hash
         _update_story(story, entry, now)
+        changed[story.id] = entry
         updated += 1
 
     fresh = [(key, entry) for key, entry in by_key.items() if key not in known]
@@ -158,7 +163,11 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
         inserted = iter(
             session.scalars(insert(Story).returning(Story.id, sort_by_parameter_order=True), new_rows).all()
         )
-        story_ids = [story_id if story_id is not None else next(inserted) for story_id in story_ids]
+        for i, story_id in enumerate(story_ids):
+            if story_id is None:
+                new_id = next(inserted)
+                story_ids[i] = new_id
+                changed[new_id] = fresh[i][1]
     if fresh:
         session.execute(
             insert(StorySource),
@@ -177,7 +186,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
         )
     session.flush()
     merged = len(fresh) - len(new_rows)
-    return SaveCounts(new=len(new_rows), updated=updated, unchanged=unchanged, merged=merged)
+    return SaveCounts(new=len(new_rows), updated=updated, unchanged=unchanged, merged=merged, changed=changed)
 
 
 def dedup_key(entry: ParsedEntry) -> str:
@@ -188,8 +197,10 @@ def dedup_key(entry: ParsedEntry) -> str:
     return f"hash:{entry.content_hash}"
 
 
-def list_stories(session: Session, *, limit: int = 50, story_ids: Iterable[int] | None = None) -> list[Story]:
-    """Newest stories first, with their sources and those sources' feeds loaded."""
+def list_stories(
+    session: Session, *, limit: int = 50, story_ids: Iterable[int] | None = None, topic: str | None = None
+) -> list[Story]:
+    """Newest stories first (only those carrying ``topic``), with their sources and feeds loaded."""
     query = (
         select(Story)
         .options(selectinload(Story.sources).selectinload(StorySource.feed))
@@ -198,6 +209,8 @@ def list_stories(session: Session, *, limit: int = 50, story_ids: Iterable[int] 
     )
     if story_ids is not None:
         query = query.where(Story.id.in_(list(story_ids)))
+    if topic is not None:
+        query = query.where(Story.id.in_(topic_store.story_ids_with_topic(topic)))
     return list(session.scalars(query))
 
 

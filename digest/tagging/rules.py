@@ -71,6 +71,10 @@ class Ruleset:
     def slugs(self) -> tuple[str, ...]:
         return tuple(topic.slug for topic in self.topics)
 
+    @property
+    def uses_content(self) -> bool:
+        return any("content" in r.fields for t in self.topics for r in (*t.rules, *t.negatives))
+
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
             if topic.slug == slug:
@@ -235,7 +239,6 @@ class _Compiler:
             raise self.fail(here, "needs either 'phrases' (any of them) or 'all' (a list of groups), not both")
         if "phrases" in raw:
             compiled: tuple[frozenset[int], ...] = (self.phrase_set(raw["phrases"], here, groups),)
-            default_fields: tuple[str, ...] = FIELDS
         else:
             members = raw["all"]
             if not isinstance(members, list) or len(members) < 2:
@@ -244,9 +247,9 @@ class _Compiler:
             for member in members:
                 parts.append(self.phrase_set(member, here, groups))
             compiled = tuple(parts)
-            # Co-occurrence anywhere in a long article is weak evidence: by default headline and summary.
-            default_fields = ("title", "summary")
-        fields = raw.get("fields", list(default_fields))
+        # A phrase somewhere in a long article is weak evidence of what the story is about: by default
+        # rules read the headline and the summary; "content" is there for rules that ask for it.
+        fields = raw.get("fields", ["title", "summary"])
         if not isinstance(fields, list) or not fields or any(f not in FIELDS for f in fields):
             raise self.fail(here, f"'fields' must list some of {', '.join(FIELDS)}")
         weight = self.number(raw.get("weight", 1.0), here, "weight")

@@ -21,11 +21,14 @@ from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.models import Feed, Story, StorySource
 from digest.feeds.refresh import poll_feeds
-from tests.conftest import shared_data
+from digest.tagging.rules import load_rules
+from tests.conftest import TOPICS, shared_data
 from tests.httpserver import FeedServer, Route
 from tests.inert import active_parts
 
 HEADER = re.compile(rb"^Header:\s*([\w-]+):\s*(.+?)\s*$", re.M)
+
+RULES = load_rules(TOPICS)
 
 
 def serve_all(feed_server: FeedServer, folder: Path) -> dict[str, Path]:
@@ -45,7 +48,7 @@ def poll_everything(engine: Engine, settings: Settings, urls: dict[str, Path]) -
     with session_scope(engine) as s:
         for url in urls:
             store.add_feed(s, url, None, datetime.now(UTC))
-    report = poll_feeds(engine, settings.feeds, "digest/test")
+    report = poll_feeds(engine, settings.feeds, "digest/test", RULES)
     assert len(report.outcomes) == len(urls)  # every feed polled, none crashed the poll
     return {o.url: o.status for o in report.outcomes}
 

@@ -12,10 +12,14 @@ from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.models import Feed
 from digest.feeds.refresh import next_poll_time, poll_feeds
+from digest.tagging.rules import load_rules
+from tests.conftest import TOPICS
 from tests.httpserver import FeedServer, Route
 
 SAMPLES = Path(__file__).resolve().parents[2] / "config" / "sample-feeds"
 UA = "digest/test"
+
+RULES = load_rules(TOPICS)
 
 
 def sample(name: str) -> bytes:
@@ -57,13 +61,13 @@ def test_poll_stores_stories_then_a_304_costs_nothing(
 
     url = feed_server.add("/wire.xml", answer)
     add(engine, url)
-    first = poll_feeds(engine, settings.feeds, UA)
+    first = poll_feeds(engine, settings.feeds, UA, RULES)
     assert (first.count("ok"), first.new_stories) == (1, 6)
     stored = feed(engine, url)
     assert (stored.status, stored.title, stored.etag, stored.error_count) == ("ok", "Cyber Law Wire", '"v1"', 0)
     assert stored.next_poll_at > datetime.now(UTC) + timedelta(minutes=59)
 
-    second = poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    second = poll_feeds(engine, settings.feeds, UA, RULES, all_feeds=True)
     assert second.count("not-modified") == 1 and second.new_stories == 0
     assert stories(engine) == 6
 
@@ -71,9 +75,9 @@ def test_poll_stores_stories_then_a_304_costs_nothing(
 def test_only_due_feeds_are_polled_unless_all(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
     url = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
     add(engine, url)
-    poll_feeds(engine, settings.feeds, UA)
-    assert poll_feeds(engine, settings.feeds, UA).outcomes == []
-    assert len(poll_feeds(engine, settings.feeds, UA, all_feeds=True).outcomes) == 1
+    poll_feeds(engine, settings.feeds, UA, RULES)
+    assert poll_feeds(engine, settings.feeds, UA, RULES).outcomes == []
+    assert len(poll_feeds(engine, settings.feeds, UA, RULES, all_feeds=True).outcomes) == 1
 
 
 def test_a_broken_feed_records_its_error_backs_off_and_keeps_its_stories(
@@ -84,10 +88,10 @@ def test_a_broken_feed_records_its_error_backs_off_and_keeps_its_stories(
     url = feed_server.add("/desk.xml", lambda request: answers.pop(0) if len(answers) > 1 else answers[0])
     good = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
     add(engine, url, good)
-    poll_feeds(engine, settings.feeds, UA)
+    poll_feeds(engine, settings.feeds, UA, RULES)
     before = stories(engine)
 
-    broken = poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    broken = poll_feeds(engine, settings.feeds, UA, RULES, all_feeds=True)
     statuses = {o.url: o.status for o in broken.outcomes}
     assert statuses == {url: "error", good: "ok"}
     desk = feed(engine, url)
@@ -95,7 +99,7 @@ def test_a_broken_feed_records_its_error_backs_off_and_keeps_its_stories(
     assert desk.last_error is not None and desk.last_error.startswith("not a feed")
     first_delay = desk.next_poll_at - desk.last_polled_at  # type: ignore[operator]
 
-    poll_feeds(engine, settings.feeds, UA, all_feeds=True)
+    poll_feeds(engine, settings.feeds, UA, RULES, all_feeds=True)
     desk = feed(engine, url)
     assert (desk.error_count, desk.last_error) == (2, "HTTP 500 Internal Server Error")
     assert desk.next_poll_at - desk.last_polled_at > first_delay * 1.9  # type: ignore[operator]
@@ -107,9 +111,9 @@ def test_gone_feeds_are_disabled_and_no_longer_polled(
 ) -> None:
     url = feed_server.add("/gone.xml", Route(b"", 410))
     add(engine, url)
-    assert poll_feeds(engine, settings.feeds, UA).count("gone") == 1
+    assert poll_feeds(engine, settings.feeds, UA, RULES).count("gone") == 1
     assert feed(engine, url).status == "disabled"
-    assert poll_feeds(engine, settings.feeds, UA, all_feeds=True).outcomes == []
+    assert poll_feeds(engine, settings.feeds, UA, RULES, all_feeds=True).outcomes == []
 
 
 def test_permanent_redirects_update_the_stored_address(
@@ -118,14 +122,14 @@ def test_permanent_redirects_update_the_stored_address(
     new = feed_server.add("/new.xml", Route(sample("court-watch.xml")))
     old = feed_server.add("/old.xml", Route(status=301, headers={"Location": new}))
     add(engine, old)
-    poll_feeds(engine, settings.feeds, UA)
+    poll_feeds(engine, settings.feeds, UA, RULES)
     assert feed(engine, new).status == "ok"
 
 
 def test_retry_after_delays_the_next_poll(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
     url = feed_server.add("/busy.xml", Route(b"", 503, {"Retry-After": "7200"}))
     add(engine, url)
-    poll_feeds(engine, settings.feeds, UA)
+    poll_feeds(engine, settings.feeds, UA, RULES)
     busy = feed(engine, url)
     assert busy.next_poll_at - busy.last_polled_at >= timedelta(hours=2)  # type: ignore[operator]
 
@@ -133,7 +137,7 @@ def test_retry_after_delays_the_next_poll(engine: Engine, settings: Settings, fe
 def test_a_story_in_two_feeds_is_stored_once(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
     add(engine, feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml"))),
         feed_server.add("/desk.xml", Route(sample("policy-desk.xml"))))  # fmt: skip
-    report = poll_feeds(engine, settings.feeds, UA)
+    report = poll_feeds(engine, settings.feeds, UA, RULES)
     assert report.new_stories == 9 and sum(o.merged for o in report.outcomes) == 1
     assert stories(engine) == 9
 
@@ -168,7 +172,7 @@ def test_every_kind_of_bad_feed_is_recorded_while_the_others_are_stored(
     settings = Settings(
         database_url=settings.database_url, feeds=FeedSettings(timeout_seconds=1, max_bytes=200_000, max_redirects=4)
     )
-    report = poll_feeds(engine, settings.feeds, UA)
+    report = poll_feeds(engine, settings.feeds, UA, RULES)
     statuses = {o.url: o.status for o in report.outcomes}
     assert statuses[good] == "ok" and statuses[feed_server.url("/dates.xml")] == "ok"
     for path in ("/slow.xml", "/html.xml", "/garbage.xml", "/huge.xml", "/loop.xml"):

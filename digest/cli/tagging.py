@@ -1,0 +1,98 @@
+"""``digest tag`` (JSON lines through the tagger), ``digest retag`` and ``digest topics``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from digest.cli.context import AppContext, pass_app
+from digest.db.engine import session_scope
+from digest.feeds import topic_store
+from digest.feeds.retag import retag_stories
+from digest.tagging.tagger import tag_story
+
+
+@click.command()
+@pass_app
+def tag(app: AppContext) -> None:
+    """Tag JSON lines from stdin: {"id", "title", "summary", "content"?} -> {"id", "topics", "why"}.
+
+    One output line per input line, in order. A line that cannot be read gives
+    {"line": N, "error": "..."} in its place; the other lines are still tagged.
+    """
+    ruleset = app.ruleset()
+    out = sys.stdout
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = _read_item(line)
+        except ValueError as exc:
+            out.write(json.dumps({"line": number, "error": str(exc)}) + "\n")
+            continue
+        tagging = tag_story(ruleset, item["title"], item.get("summary") or "", item.get("content") or "")
+        out.write(json.dumps({"id": item.get("id"), "topics": list(tagging.topics), "why": tagging.why},
+                             ensure_ascii=False) + "\n")  # fmt: skip
+        out.flush()
+
+
+def _read_item(line: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(item, dict):
+        raise ValueError("expected a JSON object")
+    for key in ("title", "summary", "content"):
+        if key in item and item[key] is not None and not isinstance(item[key], str):
+            raise ValueError(f"'{key}' must be a string")
+    if not isinstance(item.get("title"), str):
+        raise ValueError("missing 'title'")
+    return item
+
+
+@click.command()
+@pass_app
+def retag(app: AppContext) -> None:
+    """Tag every stored story again with the current rules; editors' decisions are kept."""
+    ruleset = app.ruleset()
+    engine = app.engine()
+    with Progress(
+        TextColumn("tagging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=app.console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("", total=None)
+        report = retag_stories(
+            engine, ruleset,
+            total=lambda n: progress.update(task, total=n),
+            advance=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    click.echo(f"retagged {report.stories} stories with {ruleset.source}: {report.changed} changed")
+    for topic in sorted(set(report.gained) | set(report.lost)):
+        click.echo(f"  {topic}: +{report.gained[topic]} gained, -{report.lost[topic]} lost")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for other tools.")
+@pass_app
+def topics(app: AppContext, as_json: bool) -> None:
+    """The configured topics and how many stories carry each."""
+    ruleset = app.ruleset()
+    with session_scope(app.engine()) as session:
+        counts = topic_store.count_by_topic(session)
+    rows = [
+        {"slug": t.slug, "name": t.name, "description": t.description, "stories": counts.get(t.slug, 0)}
+        for t in ruleset.topics
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table("slug", "name", "stories", "description")
+    for row in rows:
+        table.add_row(str(row["slug"]), str(row["name"]), str(row["stories"]), str(row["description"]))
+    app.console.print(table)

@@ -1,0 +1,78 @@
+"""Tagging stored stories: right after ingestion, and again for every story when the rules change.
+
+The tagger itself is pure (digest.tagging); this module feeds it stored text and saves what it says,
+never overriding an editor's pinned or removed topic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from digest.db.engine import session_scope
+from digest.feeds import store, topic_store
+from digest.feeds.normalise import html_to_text
+from digest.feeds.topic_store import TopicChange
+from digest.tagging.rules import Ruleset
+from digest.tagging.tagger import Tagging, tag_story
+
+
+@dataclass(slots=True)
+class RetagReport:
+    stories: int = 0
+    changed: int = 0
+    gained: Counter[str] = field(default_factory=Counter)
+    lost: Counter[str] = field(default_factory=Counter)
+
+
+def tag_text(ruleset: Ruleset, title: str, summary: str, content_html: str = "") -> Tagging:
+    """Tag a story from its stored fields (the content is HTML; it is read only when a rule asks)."""
+    content = html_to_text(content_html) if content_html and ruleset.uses_content else ""
+    return tag_story(ruleset, title, summary, content)
+
+
+def tag_and_save(
+    session: Session, ruleset: Ruleset, stories: dict[int, tuple[str, str, str]], now: datetime
+) -> dict[int, TopicChange]:
+    """Tag these stories (id -> title, summary, content HTML) and save the result."""
+    taggings = {}
+    for story_id, (title, summary, content_html) in stories.items():
+        tagging = tag_text(ruleset, title, summary, content_html)
+        taggings[story_id] = (tagging.topics, tagging.why)
+    return topic_store.save_taggings(session, taggings, now)
+
+
+def retag_stories(
+    engine: Engine,
+    ruleset: Ruleset,
+    *,
+    total: Callable[[int], None] | None = None,
+    advance: Callable[[int], None] | None = None,
+    batch: int = 1000,
+) -> RetagReport:
+    """Tag every stored story again with ``ruleset``; one transaction per batch."""
+    report = RetagReport()
+    with session_scope(engine) as session:
+        count = store.count_stories(session)
+    if total:
+        total(count)
+    with session_scope(engine) as reader:
+        for texts in topic_store.iter_story_texts(reader, batch, with_content=ruleset.uses_content):
+            now = datetime.now(UTC)
+            with session_scope(engine) as session:
+                changes = tag_and_save(
+                    session, ruleset, {t.id: (t.title, t.summary, t.content_html) for t in texts}, now
+                )
+            for change in changes.values():
+                report.gained.update(change.gained)
+                report.lost.update(change.lost)
+                report.changed += bool(change.gained or change.lost)
+            report.stories += len(texts)
+            if advance:
+                advance(len(texts))
+    return report
