@@ -19,22 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digest.tagging.index import WORDS, Phrase, PhraseIndex
+
 FIELDS = ("title", "summary", "content")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _WORD_SPLIT = re.compile(r"[\s\-]+")
-_ALNUM = re.compile(r"[a-z0-9]+")
 
 
 class RulesError(Exception):
     """The rules file is missing or wrong; the message names the file, topic and rule."""
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    id: int
-    text: str  # as the editor wrote it
-    pattern: re.Pattern[str]
-    key: str | None  # the first word's first letters, for the quick prefilter; None: always try
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +48,7 @@ class Topic:
     also: tuple[str, ...]
     rules: tuple[Rule, ...]
     negatives: tuple[Rule, ...]
+    phrase_ids: frozenset[int] = frozenset()  # every phrase any of its rules can use
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +58,7 @@ class Ruleset:
     title_weight: float
     source: str
     # The prefilter: phrases by key, and the raw expressions that have no key and are always tried.
-    by_key: dict[str, tuple[Phrase, ...]]
-    unkeyed: tuple[Phrase, ...]
+    index: PhraseIndex
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -97,32 +90,40 @@ def compile_rules(data: dict[str, Any], source: str = "topics.toml") -> Ruleset:
     return _Compiler(source).compile(data)
 
 
-def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None]:
-    """The regular expression and prefilter key for one phrase; raises ValueError when it is wrong."""
+def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None, frozenset[str], frozenset[str]]:
+    """The regular expression and prefilter of one phrase; raises ValueError when it is wrong."""
     if text.startswith("re:"):
         try:
-            return re.compile(text[3:], re.IGNORECASE), None
+            return re.compile(text[3:], re.IGNORECASE), None, frozenset(), frozenset()
         except re.error as exc:
             raise ValueError(f"bad regular expression {text[3:]!r}: {exc}") from None
     words = [w for w in _WORD_SPLIT.split(text.strip().lower()) if w]
     if not words:
         raise ValueError("empty phrase")
     parts = []
+    required: set[str] = set()
+    prefixes: set[str] = set()
     for i, word in enumerate(words):
         wildcard = word.endswith("*")
         stem = word.rstrip("*")
         if "*" in stem:
             raise ValueError(f"'*' may only end a word, in {text!r}")
-        letters = _ALNUM.match(stem)
+        letters = WORDS.match(stem)
         if wildcard and i == 0 and (letters is None or len(letters.group(0)) < 3):
-            # The prefilter looks phrases up by their first three or four letters.
+            # The prefilter looks phrases up by the first three letters of their first word.
             raise ValueError(f"a first word ending in '*' needs at least three letters before it, in {text!r}")
         part = re.escape(stem)
+        tokens = WORDS.findall(stem)
+        open_ended = wildcard or (i == len(words) - 1 and stem[-1].isalpha())
         if wildcard:
             part += r"[\w']*"
-        elif i == len(words) - 1 and stem[-1].isalpha():
+        elif open_ended:
             part += "(?:s|es)?"
+        if open_ended and tokens:
+            # The text's word only starts with these letters (a longer word, or the plural).
+            prefixes.add(tokens.pop()[:3])
         parts.append(part)
+        required.update(tokens)
     # Between words: spaces, hyphens or quotes ("AI-generated 'nudes'"); at the ends, word boundaries
     # where the phrase starts or ends with a letter or digit.
     pattern = r"[\s\-'\"]+".join(parts)
@@ -130,18 +131,21 @@ def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None]:
         pattern = r"(?<![\w])" + pattern
     if re.search(r"[\w*]$", words[-1]):
         pattern += r"(?![\w])"
-    first = _ALNUM.match(words[0])
-    key = first.group(0)[:4] if first else None
-    return re.compile(pattern), key
+    first = WORDS.match(words[0])
+    key = first.group(0)[:3] if first else None
+    return re.compile(pattern), key, frozenset(required), frozenset(prefixes)
 
 
-def text_keys(text: str) -> set[str]:
-    """Prefilter keys of a lower-cased text: the first three and four letters of every word."""
-    keys = set()
-    for word in _ALNUM.findall(text):
-        keys.add(word[:3])
-        keys.add(word[:4])
-    return keys
+def _phrase(
+    id: int, text: str, pattern: re.Pattern[str], key: str | None, required: frozenset[str], prefixes: frozenset[str]
+) -> Phrase:
+    word = text.strip().lower()
+    if key is None or not re.fullmatch(r"\w+\*?", word):
+        return Phrase(id, text, pattern, key, required, prefixes)
+    if word.endswith("*"):
+        return Phrase(id, text, pattern, key, required, prefixes, stem=word[:-1])
+    forms = {word, word + "s", word + "es"} if word[-1].isalpha() else {word}
+    return Phrase(id, text, pattern, key, required, prefixes, forms=frozenset(forms))
 
 
 class _Compiler:
@@ -176,17 +180,12 @@ class _Compiler:
                 if implied not in slugs:
                     raise self.fail(f"topic '{topic.slug}'", f"'also' names unknown topic '{implied}'")
         ordered = sorted(self.phrases.values(), key=lambda p: p.id)
-        by_key: dict[str, list[Phrase]] = {}
-        for phrase in ordered:
-            if phrase.key is not None:
-                by_key.setdefault(phrase.key, []).append(phrase)
         return Ruleset(
             topics=tuple(topics),
             phrases=tuple(ordered),
             title_weight=title_weight,
             source=self.source,
-            by_key={key: tuple(phrases) for key, phrases in by_key.items()},
-            unkeyed=tuple(p for p in ordered if p.key is None),
+            index=PhraseIndex(ordered),
         )
 
     def topic(self, raw: Any, index: int, groups: dict[str, frozenset[int]], threshold: float) -> Topic:
@@ -219,6 +218,7 @@ class _Compiler:
         ]
         return Topic(
             slug=slug,
+            phrase_ids=frozenset(i for r in (*rules, *negatives) for g in r.groups for i in g),
             name=name.strip(),
             description=description.strip(),
             threshold=self.number(raw.get("threshold", threshold), where, "threshold"),
@@ -268,10 +268,10 @@ class _Compiler:
         for text in value:
             if text not in self.phrases:
                 try:
-                    pattern, key = compile_phrase(text)
+                    pattern, key, required, prefixes = compile_phrase(text)
                 except ValueError as exc:
                     raise self.fail(where, str(exc)) from None
-                self.phrases[text] = Phrase(len(self.phrases), text, pattern, key)
+                self.phrases[text] = _phrase(len(self.phrases), text, pattern, key, required, prefixes)
             ids.add(self.phrases[text].id)
         return frozenset(ids)
 

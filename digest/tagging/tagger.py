@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from digest.tagging.rules import Rule, Ruleset, text_keys
+from digest.tagging.rules import Rule, Ruleset
 
 # Typographic quotes, hyphens and dashes are folded before matching, so phrases written with plain
 # ASCII match text that uses them.
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-",
                        "\u00a0": " ", "\u00ad": ""})  # fmt: skip
+
+
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,38 +28,28 @@ class Tagging:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def find_phrases(ruleset: Ruleset, text: str) -> dict[int, str]:
-    """Phrase id -> the words matched, for every phrase of the ruleset found in ``text`` (folded)."""
-    found: dict[int, str] = {}
-    by_key = ruleset.by_key
-    for key in text_keys(text) & by_key.keys():
-        for phrase in by_key[key]:
-            if phrase.id not in found and (match := phrase.pattern.search(text)):
-                found[phrase.id] = match.group(0)
-    for phrase in ruleset.unkeyed:
-        if match := phrase.pattern.search(text):
-            found[phrase.id] = match.group(0)
-    return found
-
-
 def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = "") -> Tagging:
     """The topics of one story, each with the phrases that gave it."""
     texts = {"title": title, "summary": summary, "content": content}
-    found = {name: find_phrases(ruleset, _fold(text)) if text else {} for name, text in texts.items()}
+    found = {name: ruleset.index.find(_fold(text)) if text else {} for name, text in texts.items()}
 
     scores: dict[str, float] = {}
     why: dict[str, list[str]] = {}
+    anywhere = set().union(*found.values())
     for topic in ruleset.topics:
         score = 0.0
+        if topic.phrase_ids.isdisjoint(anywhere):
+            scores[topic.slug] = score
+            continue
         reasons: list[str] = []
         for rule in topic.rules:
-            hit = _apply(rule, found, ruleset.title_weight)
+            hit = _apply(rule, found, anywhere, ruleset.title_weight)
             if hit:
                 score += hit[0]
                 reasons.extend(w for w in hit[1] if w not in reasons)
         if score > 0:
             for negative in topic.negatives:
-                hit = _apply(negative, found, 1.0)
+                hit = _apply(negative, found, anywhere, 1.0)
                 if hit:
                     score -= hit[0]
         scores[topic.slug] = score
@@ -67,20 +60,25 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
         if topic.slug in why:
             for implied in topic.also:
                 why.setdefault(implied, list(why[topic.slug]))
-    topics = tuple(slug for slug in ruleset.slugs if slug in why)
+    topics = tuple(topic.slug for topic in ruleset.topics if topic.slug in why)
     return Tagging(topics, {slug: why[slug] for slug in topics}, scores)
 
 
-def _apply(rule: Rule, found: dict[str, dict[int, str]], title_weight: float) -> tuple[float, list[str]] | None:
+def _apply(
+    rule: Rule, found: dict[str, dict[int, str]], anywhere: set[int], title_weight: float
+) -> tuple[float, list[str]] | None:
     """The rule's weight and matched words, or None when it does not match."""
+    for group in rule.groups:  # the quick answer for most rules: a group found nowhere at all
+        if group.isdisjoint(anywhere):
+            return None
     words: list[str] = []
     in_title_only = True
     for group in rule.groups:
         hit = None
         for field_name in rule.fields:
-            ids = group & found[field_name].keys()
-            if ids:
-                hit = found[field_name][min(ids)]
+            matched = found[field_name]
+            if matched and not group.isdisjoint(matched):
+                hit = matched[min(group.intersection(matched))]
                 if field_name != "title":
                     in_title_only = False
                 break
@@ -96,4 +94,4 @@ def _fold(text: str) -> str:
 
 
 def _tidy(words: str) -> str:
-    return re.sub(r"\s+", " ", words)
+    return _SPACES.sub(" ", words) if " " in words or "\n" in words or "\t" in words else words

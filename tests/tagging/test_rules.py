@@ -43,7 +43,7 @@ def test_the_shipped_rules_load_with_the_launch_topics() -> None:
     ],
 )
 def test_phrase_syntax(phrase: str, text: str, matches: bool) -> None:
-    pattern, _key = compile_phrase(phrase)
+    pattern, _key, _required, _prefixes = compile_phrase(phrase)
     assert bool(pattern.search(text)) is matches
 
 
@@ -52,15 +52,19 @@ words = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_
 
 @given(words, st.sampled_from([" ", "-", " - ", "  "]))
 def test_a_phrase_matches_itself_however_its_words_are_joined(parts: list[str], joiner: str) -> None:
-    pattern, key = compile_phrase(" ".join(parts))
-    assert pattern.search(f"before {joiner.join(parts)} after")
-    assert key == parts[0][:4]
+    pattern, key, required, prefixes = compile_phrase(" ".join(parts))
+    text = f"before {joiner.join(parts)} after"
+    assert pattern.search(text)
+    assert key == parts[0][:3]
+    text_words = set(text.replace("-", " ").split())
+    assert required <= text_words
+    assert prefixes <= {w[:3] for w in text_words}
 
 
 @given(st.text(max_size=40))
 def test_any_phrase_compiles_or_is_refused_with_a_reason(text: str) -> None:
     try:
-        pattern, _key = compile_phrase(text)
+        pattern, _key, _required, _prefixes = compile_phrase(text)
     except ValueError as exc:
         assert str(exc)
     else:
