@@ -41,6 +41,8 @@ class FeedSettings(_Section):
     summary_chars: int = Field(default=400, ge=40, le=5000)
     title_chars: int = Field(default=300, ge=20, le=2000)
     user_agent: str | None = None
+    # Processes that parse feeds in parallel during a poll; 0 means one per CPU core.
+    parse_workers: int = Field(default=0, ge=0, le=64)
 
 
 class Settings(_Section):

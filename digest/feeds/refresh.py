@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +30,9 @@ from digest.feeds.retag import tag_and_save
 from digest.tagging.rules import Ruleset
 
 log = logging.getLogger(__name__)
+
+# Starting worker processes costs a few tenths of a second: worth it only for polls of many feeds.
+MIN_FEEDS_FOR_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,31 +112,54 @@ def poll_feeds(
         if on_feed:
             on_feed(outcome)
 
-    async def run() -> None:
-        # Parsing (CPU, this thread) overlaps with storing (database I/O, one writer thread): the
-        # database drivers release the interpreter while they wait for the server or the disk.
+    async def handle(result: FetchResult, parsers: Executor | None, writer: Executor) -> None:
         loop = asyncio.get_running_loop()
-        pending: set[asyncio.Future[None]] = set()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-store") as writer:
-            async for result in fetch_feeds(requests, settings, user_agent):
-                now = datetime.now(UTC)
+        now = datetime.now(UTC)
+        parsed, error = None, result.error
+        if error is None and not (result.not_modified or result.gone):
+            if parsers is None:
                 parsed, error = _read_result(settings, result, now)
-                pending.add(loop.run_in_executor(writer, record, result, parsed, error, now))
-                if len(pending) >= settings.concurrency:  # bounds the parsed feeds held in memory
-                    _done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            await asyncio.gather(*pending)
+            else:
+                try:
+                    parsed, error = await loop.run_in_executor(parsers, _read_result, settings, result, now)
+                except BrokenProcessPool:  # a parser process died (out of memory?): parse here instead
+                    parsed, error = _read_result(settings, result, now)
+        await loop.run_in_executor(writer, record, result, parsed, error, now)
+
+    async def run() -> None:
+        # Three stages overlap: fetching (this event loop), parsing (worker processes, one per core, as
+        # feedparser is pure Python), storing (one writer thread; the database drivers release the
+        # interpreter while they wait for the server or the disk).
+        with (
+            _parser_pool(settings, len(requests)) as parsers,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-store") as writer,
+        ):
+            tasks: set[asyncio.Task[None]] = set()
+            async for result in fetch_feeds(requests, settings, user_agent):
+                tasks.add(asyncio.create_task(handle(result, parsers, writer)))
+                if len(tasks) >= 2 * settings.concurrency:  # bounds the feeds held in memory
+                    _done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.gather(*tasks)
 
     if requests:
         asyncio.run(run())
     return report
 
 
+@contextmanager
+def _parser_pool(settings: FeedSettings, feeds: int) -> Iterator[Executor | None]:
+    """Worker processes for parsing, or None to parse in this process (one core, or a small poll)."""
+    workers = settings.parse_workers or os.cpu_count() or 1
+    if workers < 2 or feeds < MIN_FEEDS_FOR_WORKERS:
+        yield None
+        return
+    # forkserver: workers start from a clean process, not a fork of one running threads and a loop.
+    with ProcessPoolExecutor(max_workers=min(workers, feeds), mp_context=get_context("forkserver")) as pool:
+        yield pool
+
+
 def _read_result(settings: FeedSettings, result: FetchResult, now: datetime) -> tuple[ParsedFeed | None, str | None]:
-    """The parsed feed, or the reason there is none (None, None for 304 and 410)."""
-    if result.error is not None:
-        return None, result.error
-    if result.not_modified or result.gone:
-        return None, None
+    """The parsed feed, or the reason it could not be read. Runs in a worker process."""
     try:
         parsed = parse_feed(
             result.body or b"",
@@ -187,7 +217,7 @@ def _store_result(
     with session_scope(engine) as session:
         counts = store.save_entries(session, feed_id, parsed.entries, now)
         stories = {sid: (e.title, e.summary_text, e.content_html) for sid, e in counts.changed.items()}
-        tag_and_save(session, ruleset, stories, now)
+        tag_and_save(session, ruleset, stories, now, new=counts.created)
         store.record_poll(
             session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to,
             etag=result.etag, last_modified=result.last_modified, title=parsed.title, site_url=parsed.site_url,

@@ -7,7 +7,7 @@ never overriding an editor's pinned or removed topic.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,14 +37,22 @@ def tag_text(ruleset: Ruleset, title: str, summary: str, content_html: str = "")
 
 
 def tag_and_save(
-    session: Session, ruleset: Ruleset, stories: dict[int, tuple[str, str, str]], now: datetime
+    session: Session,
+    ruleset: Ruleset,
+    stories: dict[int, tuple[str, str, str]],
+    now: datetime,
+    *,
+    new: Collection[int] = (),
 ) -> dict[int, TopicChange]:
-    """Tag these stories (id -> title, summary, content HTML) and save the result."""
+    """Tag these stories (id -> title, summary, content HTML) and save the result.
+
+    ``new`` names the stories created in this transaction, which have no topics yet.
+    """
     taggings = {}
     for story_id, (title, summary, content_html) in stories.items():
         tagging = tag_text(ruleset, title, summary, content_html)
         taggings[story_id] = (tagging.topics, tagging.why)
-    return topic_store.save_taggings(session, taggings, now)
+    return topic_store.save_taggings(session, taggings, now, new=new)
 
 
 def retag_stories(

@@ -39,6 +39,7 @@ class SaveCounts:
     merged: int = 0  # new to this feed, already stored from another feed
     # Story id -> the entry it was created or updated from: what needs tagging.
     changed: dict[int, ParsedEntry] = field(default_factory=dict, compare=False)
+    created: set[int] = field(default_factory=set, compare=False)  # the ids in ``changed`` that are new
 
 
 def add_feed(
@@ -135,6 +136,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
 
     updated = unchanged = 0
     changed: dict[int, ParsedEntry] = {}
+    created: set[int] = set()
     stories = _stories_by_id(session, {source.story_id for source in known.values()})
     for key, source in known.items():
         entry = by_key[key]
@@ -168,6 +170,7 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
                 new_id = next(inserted)
                 story_ids[i] = new_id
                 changed[new_id] = fresh[i][1]
+                created.add(new_id)
     if fresh:
         session.execute(
             insert(StorySource),
@@ -186,7 +189,9 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
         )
     session.flush()
     merged = len(fresh) - len(new_rows)
-    return SaveCounts(new=len(new_rows), updated=updated, unchanged=unchanged, merged=merged, changed=changed)
+    return SaveCounts(
+        new=len(new_rows), updated=updated, unchanged=unchanged, merged=merged, changed=changed, created=created
+    )
 
 
 def dedup_key(entry: ParsedEntry) -> str:

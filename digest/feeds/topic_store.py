@@ -8,11 +8,11 @@ decision survives every retag. A story carries a topic when its row is "rule" or
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from digest.feeds.models import Story, StoryTopic
@@ -38,19 +38,37 @@ class StoryText:
 
 
 def save_taggings(
-    session: Session, taggings: Mapping[int, tuple[Sequence[str], Mapping[str, list[str]]]], now: datetime
+    session: Session,
+    taggings: Mapping[int, tuple[Sequence[str], Mapping[str, list[str]]]],
+    now: datetime,
+    *,
+    new: Collection[int] = (),
 ) -> dict[int, TopicChange]:
-    """Replace the tagger's topics of these stories; returns what changed for each story."""
+    """Replace the tagger's topics of these stories; returns what changed for each story.
+
+    ``new`` names stories created in this transaction: they have no topics yet, so theirs are simply
+    inserted, in bulk.
+    """
     changes: dict[int, TopicChange] = {}
-    ids = sorted(taggings)
+    rows = [
+        {"story_id": story_id, "topic": topic, "origin": "rule", "updated_at": now,
+         "why": json.dumps(taggings[story_id][1].get(topic, []), ensure_ascii=False)}
+        for story_id in new
+        for topic in taggings[story_id][0]
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(StoryTopic), rows)
+    for story_id in new:
+        changes[story_id] = TopicChange(frozenset(taggings[story_id][0]), frozenset())
+    ids = sorted(set(taggings) - set(new))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        rows: dict[int, dict[str, StoryTopic]] = {story_id: {} for story_id in chunk}
+        stored: dict[int, dict[str, StoryTopic]] = {story_id: {} for story_id in chunk}
         for row in session.scalars(select(StoryTopic).where(StoryTopic.story_id.in_(chunk))):
-            rows[row.story_id][row.topic] = row
+            stored[row.story_id][row.topic] = row
         for story_id in chunk:
             topics, why = taggings[story_id]
-            existing = rows[story_id]
+            existing = stored[story_id]
             before = {t for t, r in existing.items() if r.origin in CARRIED}
             for topic, old in existing.items():
                 if old.origin == "rule" and topic not in topics:
