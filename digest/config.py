@@ -13,9 +13,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "DIGEST_"
 DEFAULT_CONFIG_PATH = Path("config/digest.toml")
@@ -45,12 +45,64 @@ class FeedSettings(_Section):
     parse_workers: int = Field(default=0, ge=0, le=64)
 
 
+class PrivacySettings(_Section):
+    # Bump when the policy changes: readers who agreed to an older version see the new terms on their
+    # next visit.
+    policy_version: str = "2026-11-01"
+    policy_url: str | None = None  # default: the service's own /privacy page
+    # Whether readers who agreed to an older version keep getting mail until they accept the new one.
+    send_before_new_policy_accepted: bool = True
+    # Off by default: no IP address or user agent is stored with consent records.
+    store_client_info: bool = False
+    confirm_link_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
+
+
+class SignupSettings(_Section):
+    default_frequency: Literal["daily", "weekly"] = "weekly"
+    # No second confirmation (or "already subscribed") mail to one address within this window.
+    resend_window_minutes: int = Field(default=60, ge=0)
+    # Sign-up attempts allowed per address and per client (hashed) in an hour; more get the same answer
+    # and no mail.
+    per_address_per_hour: int = Field(default=5, ge=1)
+    per_client_per_hour: int = Field(default=20, ge=1)
+
+
+class MailSettings(_Section):
+    from_address: str = "digest@localhost"
+    from_name: str = "Cybersecurity Law Digest"
+    reply_to: str | None = None
+    # The sender's postal or contact line, shown in every mail's footer.
+    contact_line: str = "Cybersecurity Law Digest, 1 Example Street, Example City"
+    list_id: str = "digest.localhost"
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///var/digest.db"
     base_url: str = "http://localhost:8000"
     # The editors' topics and tagging rules (see the file's own comments).
     topics_file: str = "config/topics.toml"
+    # file:///path/to/outbox (one .eml per message) or smtp://user:password@host:port (smtps:// for TLS)
+    mail_url: str = "file://var/outbox"
+    # Signs every link in mail. Unset: a random key made for this installation and kept in the database.
+    secret_key: str | None = None
+    # Keys used before the current one: links signed with them keep working (rotation).
+    previous_secret_keys: list[str] = Field(default_factory=list)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    signup: SignupSettings = Field(default_factory=SignupSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+
+    @field_validator("previous_secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        # From the environment the list comes as one string: keys separated by commas.
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @property
+    def policy_url(self) -> str:
+        return self.privacy.policy_url or f"{self.base_url.rstrip('/')}/privacy"
 
     def user_agent(self, version: str) -> str:
         """The User-Agent every feed request carries, so publishers know who polls them."""

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
-    import digest.feeds.models  # noqa: F401
+    import digest.feeds.models
+    import digest.subscribers.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Mail: MIME messages (message.py) and the transports that deliver them (transports.py)."""

@@ -1,0 +1,1 @@
+"""Subscribers: who asked for what, their consent, signed links, and their rights (export, erase)."""

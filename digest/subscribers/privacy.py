@@ -1,0 +1,86 @@
+"""The reader's rights and the outlet's promise in code: normalised addresses, salted-hash suppression,
+export of everything stored about a person, erasure that leaves only the hash behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from digest.subscribers import store
+from digest.subscribers.models import Subscriber
+
+MAX_EMAIL_LENGTH = 254
+
+
+class InvalidEmail(ValueError):
+    """Not an address mail can be sent to; the message says what is wrong with it."""
+
+
+def normalise_email(raw: str) -> str:
+    """The address as stored and compared: validated, domain in IDNA form, all lower case."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidEmail("an email address is required")
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise InvalidEmail(f"an email address is at most {MAX_EMAIL_LENGTH} characters")
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"'{text}' is not a valid email address: {exc}") from None
+    # Mail providers treat the local part without regard to case; one person, one row.
+    return f"{result.local_part.lower()}@{result.ascii_domain.lower()}"
+
+
+def address_hash(session: Session, email: str) -> str:
+    """The salted hash kept of an erased or unsubscribed address (the salt is per installation)."""
+    salt = store.installation_secret(session, "suppression_salt")
+    return hmac.new(salt.encode(), email.encode(), hashlib.sha256).hexdigest()
+
+
+def is_suppressed(session: Session, email: str) -> bool:
+    return store.is_suppressed(session, address_hash(session, email))
+
+
+def export_subscriber(session: Session, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything stored about one person, for them or for an editor answering their request."""
+    return {
+        "email": subscriber.email,
+        "status": subscriber.status,
+        "topics": subscriber.topic_slugs,
+        "frequency": subscriber.frequency,
+        "policy_version_agreed": subscriber.policy_version,
+        "created_at": _iso(subscriber.created_at),
+        "confirmed_at": _iso(subscriber.confirmed_at),
+        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "last_confirmation_or_notice_sent_at": _iso(subscriber.last_mail_request_at),
+        "consent_events": [
+            {
+                "action": event.action,
+                "method": event.method,
+                "policy_version": event.policy_version,
+                "detail": event.detail,
+                "at": _iso(event.at),
+                **({"client_ip": event.client_ip} if event.client_ip else {}),
+                **({"user_agent": event.user_agent} if event.user_agent else {}),
+            }
+            for event in store.consents(session, subscriber)
+        ],
+        "deliveries": [],
+        "suppressed": is_suppressed(session, subscriber.email),
+    }
+
+
+def erase_subscriber(session: Session, subscriber: Subscriber, now: datetime) -> None:
+    """Delete the person, their preferences, consent records and deliveries; keep only the hash."""
+    store.suppress(session, address_hash(session, subscriber.email), "erased", now)
+    store.delete_subscriber(session, subscriber)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when else None

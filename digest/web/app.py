@@ -1,0 +1,67 @@
+"""The ASGI app (``create_app``): settings, database and rules are handed in at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from digest.config import Settings
+from digest.subscribers.links import make_signer
+from digest.tagging.rules import Ruleset
+from digest.web import preferences, subscribe, unsubscribe
+from digest.web.common import LinkProblem, WebState, message_page
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    # No scripts at all: pages work without JavaScript, so none is allowed to run.
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # Links carry signed tokens: never leak them to another site.
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
+    app = FastAPI(title="digest", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.web = WebState(settings, engine, ruleset, make_signer(settings, engine))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(subscribe.router)
+    app.include_router(preferences.router)
+    app.include_router(unsubscribe.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(LinkProblem)
+    async def bad_link(request: Request, exc: LinkProblem) -> HTMLResponse:
+        if exc.expired:
+            return message_page(
+                request, "This link has expired",
+                "Links to confirm a subscription work for a limited time. Sign up again to get a new one.",
+                status=exc.status, link={"url": "/", "text": "Go to the sign-up form"},
+            )  # fmt: skip
+        return message_page(
+            request, "This link is not valid",
+            "It may have been copied incompletely, or it is no longer in use. Links in our mails work as sent.",
+            status=exc.status, link={"url": "/", "text": "Go to the sign-up form"},
+        )  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+        heading = {404: "Page not found", 405: "Not allowed here"}.get(exc.status_code, "Something went wrong")
+        return message_page(request, heading, "Start again from the sign-up form.", status=exc.status_code,
+                            link={"url": "/", "text": "Go to the sign-up form"})  # fmt: skip
+
+    return app
