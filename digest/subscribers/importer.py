@@ -116,6 +116,8 @@ def import_csv(
         _import_batch(engine, settings, batch, known_topics, report)
     if on_progress:
         on_progress(total, total)
+    report.errors.sort()
+    report.skipped.sort()
     return report
 
 

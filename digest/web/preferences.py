@@ -23,7 +23,14 @@ CSRF_MAX_AGE = 24 * 3600
 
 
 def _page(
-    request: Request, web: WebState, token: str, subscriber: Subscriber, status: int = 200, **extra: object
+    request: Request,
+    web: WebState,
+    token: str,
+    subscriber: Subscriber,
+    status: int = 200,
+    *,
+    saved: bool = False,
+    error: str | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -40,7 +47,8 @@ def _page(
         policy_changed=signup.needs_policy_acceptance(web.settings, subscriber),
         agreed_version=subscriber.policy_version,
         policy_version=web.settings.privacy.policy_version,
-        **extra,
+        saved=saved,
+        error=error,
     )
 
 
