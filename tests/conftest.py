@@ -19,6 +19,7 @@ from digest.db.migrate import upgrade
 from digest.db.models import import_all_models
 from digest.tagging.rules import Ruleset, load_rules
 from tests.httpserver import FeedServer
+from tests.smtpserver import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -104,6 +105,14 @@ def settings(database_url: str) -> Settings:
 def ruleset() -> Ruleset:
     """The launch topics as shipped in config/topics.toml."""
     return load_rules(TOPICS)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -57,7 +57,8 @@ def test_listmonk_exports_are_understood(engine: Engine, tmp_path: Path) -> None
     csv = write(
         tmp_path,
         "uuid,email,name,attributes,status,created_at,updated_at\n"
-        'u1,eve@example.org,Eve,"{""topics"": [""deepfakes""], ""frequency"": ""daily""}",enabled,2024-01-01,2024-01-01\n'
+        'u1,eve@example.org,Eve,"{""topics"": [""deepfakes""], ""frequency"": ""daily""}",'
+        "enabled,2024-01-01,2024-01-01\n"
         "u2,fay@example.org,Fay,{},enabled,2024-01-01,2024-01-01\n"
         "u3,gus@example.org,Gus,{},blocklisted,2024-01-01,2024-01-01\n"
         "u4,hal@example.org,Hal,{},disabled,2024-01-01,2024-01-01\n"

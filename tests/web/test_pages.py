@@ -58,8 +58,7 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed_addresses(client: 
     assert other.text == first.text
 
 
-def test_a_confirmed_address_gets_a_manage_your_topics_mail(client: TestClient, web_settings: Settings,
-                                                            engine: Engine, ruleset: Ruleset, outbox: Path) -> None:  # fmt: skip
+def test_a_confirmed_address_gets_a_manage_your_topics_mail(client: TestClient, engine: Engine, outbox: Path) -> None:
     sign_up(client, outbox)
     with session_scope(engine) as s:
         found = store.by_email(s, "reader@example.org")
