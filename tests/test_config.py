@@ -70,3 +70,10 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 def test_user_agent_names_the_service_and_where_to_reach_it(tmp_path: Path) -> None:
     settings = load_settings({"DIGEST_BASE_URL": "https://news.example"}, write(tmp_path, ""))
     assert settings.user_agent("1.2") == "digest/1.2 (newsletter digest feed fetcher; +https://news.example)"
+
+
+def test_the_shipped_config_file_is_valid() -> None:
+    shipped = Path(__file__).resolve().parents[1] / "config" / "digest.toml"
+    settings = load_settings({}, shipped)
+    assert settings.mail_url == "file://var/outbox"
+    assert settings.feeds.concurrency == 10 and settings.signup.default_frequency == "weekly"
