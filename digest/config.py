@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -76,6 +77,33 @@ class MailSettings(_Section):
     list_id: str = "digest.localhost"
 
 
+class DigestSettings(_Section):
+    # Editions follow this time zone: a day is a local day, a week an ISO week.
+    timezone: str = "UTC"
+    send_time: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # when the scheduler sends
+    max_stories_per_topic: int = Field(default=10, ge=1, le=100)
+    max_age_days: int = Field(default=8, ge=1, le=60)  # stories first seen longer ago are never sent
+    send_empty: bool = False  # nothing new: send a short "no new stories" mail instead of nothing
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use a name like Europe/London)") from None
+        return value
+
+
+class DeliverySettings(_Section):
+    connections: int = Field(default=4, ge=1, le=64)  # SMTP connections used in parallel
+    messages_per_second: float = Field(default=0, ge=0)  # 0: as fast as the server takes them
+    max_attempts: int = Field(default=5, ge=1)
+    retry_minutes: int = Field(default=5, ge=1)  # first retry; each later one waits twice as long
+    claim_timeout_minutes: int = Field(default=10, ge=1)  # a "sending" row older than this is retried
+    max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
+
+
 class Settings(_Section):
     database_url: str = "sqlite:///var/digest.db"
     base_url: str = "http://localhost:8000"
@@ -91,6 +119,8 @@ class Settings(_Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     signup: SignupSettings = Field(default_factory=SignupSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @field_validator("previous_secret_keys", mode="before")
     @classmethod

@@ -5,4 +5,5 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import digest.feeds.models
+    import digest.mail.models
     import digest.subscribers.models  # noqa: F401

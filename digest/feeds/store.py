@@ -219,6 +219,17 @@ def list_stories(
     return list(session.scalars(query))
 
 
+def stories_first_seen_between(session: Session, since: datetime, until: datetime) -> list[Story]:
+    """Stories first seen in (since, until], with their sources and feeds loaded."""
+    query = (
+        select(Story)
+        .options(selectinload(Story.sources).selectinload(StorySource.feed))
+        .where(Story.first_seen_at > since, Story.first_seen_at <= until)
+        .order_by(Story.id)
+    )
+    return list(session.scalars(query))
+
+
 def count_stories(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Story)) or 0
 

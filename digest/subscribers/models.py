@@ -32,6 +32,8 @@ class Subscriber(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_mail_request_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # confirmation or reminder sent
+    # Permanent delivery failures (5xx) in a row; past delivery.max_failures nothing more is sent.
+    failed_deliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     topics: Mapped[list[SubscriberTopic]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     consents: Mapped[list[ConsentEvent]] = relationship(cascade="all, delete-orphan", order_by="ConsentEvent.id")

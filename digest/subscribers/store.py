@@ -145,3 +145,39 @@ def iter_subscribers(session: Session, batch: int = 1000) -> Iterator[list[Subsc
             return
         yield rows
         last = rows[-1].id
+
+
+def iter_sendable(
+    session: Session, *, max_failures: int, policy_version: str | None = None, batch: int = 1000
+) -> Iterator[list[Subscriber]]:
+    """Confirmed subscribers whose address still works (and, if given, who agreed to this policy)."""
+    last = 0
+    while True:
+        query = (
+            select(Subscriber)
+            .where(Subscriber.id > last, Subscriber.status == "confirmed", Subscriber.failed_deliveries < max_failures)
+            .order_by(Subscriber.id)
+            .limit(batch)
+        )
+        if policy_version is not None:
+            query = query.where(Subscriber.policy_version == policy_version)
+        rows = list(session.scalars(query))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Subscriber]:
+    return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(list(ids))))}
+
+
+def status_of(session: Session, subscriber_id: int) -> str | None:
+    return session.scalar(select(Subscriber.status).where(Subscriber.id == subscriber_id))
+
+
+def record_delivery_result(session: Session, subscriber_id: int, *, permanent_failure: bool) -> None:
+    """Count permanent failures in a row; a delivered digest resets the count."""
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is not None:
+        subscriber.failed_deliveries = subscriber.failed_deliveries + 1 if permanent_failure else 0

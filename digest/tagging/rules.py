@@ -65,6 +65,15 @@ class Ruleset:
         return tuple(topic.slug for topic in self.topics)
 
     @property
+    def group_order(self) -> tuple[str, ...]:
+        """Topics in the order digests group stories: a topic before the topics it implies, so a
+        deepfakes story is listed under Deepfakes rather than under the broader AI misuse."""
+        implied = {slug for topic in self.topics for slug in topic.also}
+        return tuple(t.slug for t in self.topics if t.slug not in implied) + tuple(
+            t.slug for t in self.topics if t.slug in implied
+        )
+
+    @property
     def uses_content(self) -> bool:
         return any("content" in r.fields for t in self.topics for r in (*t.rules, *t.negatives))
 

@@ -1,0 +1,1 @@
+"""Digests: which stories for whom (select), the mail they read (render), queueing and delivery."""

@@ -1,0 +1,205 @@
+"""Delivering queued digests: claim rows, render (shared per group), send over several reused
+connections at a bounded rate, and record each outcome in its own transaction.
+
+An unsubscribe between queueing and sending wins: the subscriber's status is read again right before
+each message goes out. Temporary failures (4xx, dropped connections) are retried with exponential
+backoff; permanent ones (5xx) fail the row and count against the address.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import Engine
+
+from digest.config import Settings
+from digest.db.engine import session_scope
+from digest.digests.render import Rendered, digest_message, render_digest
+from digest.digests.select import Candidate, Selection, load_by_ids, select_stories
+from digest.mail import outbox
+from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
+from digest.subscribers import store as subscribers
+from digest.subscribers.links import links_for
+from digest.subscribers.tokens import LinkSigner
+from digest.tagging.rules import Ruleset
+
+log = logging.getLogger(__name__)
+CLAIM_BATCH = 200
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    cancelled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, outcome: str) -> None:
+        with self.lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    delivery_id: int
+    subscriber_id: int
+    attempts: int
+    message: EmailMessage
+
+
+class RateLimit:
+    """At most ``per_second`` messages a second across all connections (0: no limit)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_slot = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next_slot, now)
+            self.next_slot = slot + self.interval
+        time.sleep(max(0.0, slot - now))
+
+
+def deliver_queued(
+    engine: Engine,
+    settings: Settings,
+    ruleset: Ruleset,
+    signer: LinkSigner,
+    *,
+    worker: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_message: Callable[[str], None] | None = None,
+) -> DeliveryReport:
+    """Send every due queued delivery; returns what happened."""
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    report = DeliveryReport()
+    with session_scope(engine) as session:
+        timeout = timedelta(minutes=settings.delivery.claim_timeout_minutes)
+        reclaimed = outbox.reclaim_stale(session, datetime.now(UTC), timeout)
+        if reclaimed:
+            log.warning("%d deliveries were left 'sending' by a stopped sender: queued again", reclaimed)
+        if on_start:
+            on_start(outbox.waiting(session, datetime.now(UTC)))
+    names = {t.slug: t.name for t in ruleset.topics}
+    renderings: dict[tuple[object, ...], Rendered] = {}
+    stories: dict[int, Candidate] = {}
+    limit = RateLimit(settings.delivery.messages_per_second)
+    local = threading.local()
+    transports: list[FileOutbox | SmtpTransport] = []
+
+    def send(item: Outgoing) -> None:
+        if not hasattr(local, "transport"):
+            local.transport = open_transport(settings.mail_url)
+            transports.append(local.transport)
+        outcome = _send_one(engine, settings, local.transport, item, limit)
+        report.add(outcome)
+        if on_message:
+            on_message(outcome)
+
+    try:
+        with ThreadPoolExecutor(max_workers=settings.delivery.connections, thread_name_prefix="digest-smtp") as pool:
+            while True:
+                batch = _prepare_batch(engine, settings, ruleset, signer, worker, names, renderings, stories, report)
+                if batch is None:
+                    break
+                list(pool.map(send, batch))
+    finally:
+        for transport in transports:
+            transport.close()
+    return report
+
+
+def _prepare_batch(
+    engine: Engine,
+    settings: Settings,
+    ruleset: Ruleset,
+    signer: LinkSigner,
+    worker: str,
+    names: dict[str, str],
+    renderings: dict[tuple[object, ...], Rendered],
+    stories: dict[int, Candidate],
+    report: DeliveryReport,
+) -> list[Outgoing] | None:
+    """Claim the next rows and build their messages; None when nothing is due."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        claimed = outbox.claim(session, worker, now, CLAIM_BATCH)
+        if not claimed:
+            return None
+        people = subscribers.by_ids(session, {c.subscriber_id for c in claimed})
+        missing = {i for c in claimed for i in c.story_ids} - stories.keys()
+        if missing:
+            stories.update(load_by_ids(session, missing))
+        batch = []
+        for row in claimed:
+            person = people.get(row.subscriber_id)
+            if person is None or person.status != "confirmed":
+                outbox.mark_failed(session, row.id, "not sent: unsubscribed before sending", now, attempted=False)
+                report.add("cancelled")
+                continue
+            chosen = [stories[i] for i in row.story_ids if i in stories]
+            selection = _regroup(ruleset, chosen, person.topic_slugs)
+            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids)
+            rendered = renderings.get(key)
+            if rendered is None:
+                rendered = renderings[key] = render_digest(settings, names, selection, person.topic_slugs,
+                                                           person.frequency, row.edition)  # fmt: skip
+            links = links_for(settings, signer, person)
+            message = digest_message(settings, rendered, person.email, links, row.edition, person.link_key)
+            batch.append(Outgoing(row.id, person.id, row.attempts, message))
+    return batch
+
+
+def _regroup(ruleset: Ruleset, chosen: list[Candidate], topics: list[str]) -> Selection:
+    """The stories stored with a delivery, grouped again under the subscriber's topics."""
+    chosen.sort(key=lambda c: (c.published_at, c.id), reverse=True)
+    return select_stories(chosen, ruleset.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
+
+
+def _send_one(engine: Engine, settings: Settings, transport: FileOutbox | SmtpTransport, item: Outgoing,
+              limit: RateLimit) -> str:  # fmt: skip
+    with session_scope(engine) as session:
+        if subscribers.status_of(session, item.subscriber_id) != "confirmed":  # unsubscribed meanwhile: it wins
+            outbox.mark_failed(session, item.delivery_id, "not sent: unsubscribed before sending", datetime.now(UTC),
+                               attempted=False)  # fmt: skip
+            return "cancelled"
+    limit.wait()
+    try:
+        transport.send(item.message)
+    except DeliveryError as exc:
+        return _record_failure(engine, settings, item, exc)
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        outbox.mark_sent(session, item.delivery_id, str(item.message["Message-ID"]), now)
+        subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
+    return "sent"
+
+
+def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError) -> str:
+    now = datetime.now(UTC)
+    attempts = item.attempts + 1
+    with session_scope(engine) as session:
+        if exc.permanent or attempts >= settings.delivery.max_attempts:
+            outbox.mark_failed(session, item.delivery_id, str(exc), now)
+            subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
+            log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
+            return "failed"
+        delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
+        outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay)
+    log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
+    return "retrying"

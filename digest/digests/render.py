@@ -1,0 +1,124 @@
+"""Rendering a digest: Jinja2 (autoescaped) into an HTML part with inlined CSS and a plain-text part
+with the same content, then personalising only the links.
+
+Subscribers with the same topics, frequency and stories share one rendering: it is made once with
+placeholder links, and each subscriber's copy replaces just the placeholders. No remote images, no
+tracking pixels, no tracked links: story links go straight to the story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+import css_inline
+
+from digest.config import Settings
+from digest.digests.editions import edition_label
+from digest.digests.select import Selection
+from digest.feeds.normalise import clip
+from digest.mail.message import build_message
+from digest.subscribers.links import Links
+from digest.templating import environment
+
+# Placeholders that can appear nowhere else: the .invalid top-level domain is reserved.
+PREFERENCES = "https://placeholder.invalid/preferences"
+UNSUBSCRIBE = "https://placeholder.invalid/unsubscribe"
+SUMMARY_CHARS = 300
+
+_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render_digest(
+    settings: Settings,
+    topic_names: dict[str, str],
+    selection: Selection,
+    chosen: list[str],
+    frequency: str,
+    edition: str,
+) -> Rendered:
+    """One rendering, shared by every subscriber with these topics, frequency and stories."""
+    zone = ZoneInfo(settings.digest.timezone)
+    groups = [
+        {
+            "name": topic_names.get(topic, topic),
+            "stories": [
+                {
+                    "title": story.title,
+                    "link": story.link,
+                    "sources": ", ".join(story.sources),
+                    "date": story.published_at.astimezone(zone).strftime("%-d %b %Y"),
+                    "summary": clip(story.summary, SUMMARY_CHARS),
+                    "topics": ", ".join(topic_names.get(t, t) for t in topic_names if t in story.topics),
+                }
+                for story in stories
+            ],
+        }
+        for topic, stories in selection.groups
+    ]
+    subject = digest_subject(topic_names, selection, chosen)
+    context = {
+        "subject": subject,
+        "sender": settings.mail.from_name,
+        "frequency": frequency,
+        "edition_label": edition_label(edition),
+        "groups": groups,
+        "chosen": ", ".join(topic_names.get(t, t) for t in chosen),
+        "preferences_url": PREFERENCES,
+        "unsubscribe_url": UNSUBSCRIBE,
+        "privacy_url": settings.policy_url,
+        "contact_line": settings.mail.contact_line,
+    }
+    env = environment("email")
+    html = _INLINER.inline(env.get_template("digest.html").render(**context))
+    return Rendered(subject, env.get_template("digest.txt").render(**context), html)
+
+
+def digest_subject(topic_names: dict[str, str], selection: Selection, chosen: list[str]) -> str:
+    count = selection.count
+    if count == 0:
+        return f"No new stories on {_join([topic_names.get(t, t) for t in chosen])}"
+    names = [topic_names.get(topic, topic) for topic, _stories in selection.groups]
+    return f"{count} new {'story' if count == 1 else 'stories'} on {_join(names)}"
+
+
+def digest_message(
+    settings: Settings, rendered: Rendered, to: str, links: Links, edition: str, link_key: str
+) -> EmailMessage:
+    """A subscriber's copy: their links in both parts and in the List-Unsubscribe headers."""
+    text = rendered.text.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
+    html = rendered.html.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
+    return build_message(
+        sender=(settings.mail.from_name, settings.mail.from_address),
+        to=to,
+        subject=rendered.subject,
+        text=text,
+        html=html,
+        reply_to=settings.mail.reply_to,
+        message_id=message_id(settings, edition, link_key),
+        headers={
+            "List-Id": f"{settings.mail.from_name} <{settings.mail.list_id}>",
+            "List-Unsubscribe": f"<{links.unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def message_id(settings: Settings, edition: str, link_key: str) -> str:
+    """Stable for a (subscriber, edition): a message sent twice after a crash is recognised as one."""
+    token = hashlib.sha256(f"{link_key}:{edition}".encode()).hexdigest()[:32]
+    domain = settings.mail.from_address.rpartition("@")[2] or "localhost"
+    return f"<{edition.replace(':', '.')}.{token}@{domain}>"
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,158 @@
+"""All SQL of the outbox: queueing deliveries, claiming them, recording what happened.
+
+Claiming is atomic: on PostgreSQL rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several
+senders never take the same row; SQLite has a single writer. A row whose sender died stays "sending"
+until ``reclaim_stale`` puts it back in the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from digest.mail.models import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    subscriber_id: int
+    edition: str
+    story_ids: tuple[int, ...]
+    attempts: int
+
+
+def existing_editions(session: Session, subscriber_ids: Sequence[int], edition: str) -> set[int]:
+    """Which of these subscribers already have a delivery for this edition."""
+    query = select(Delivery.subscriber_id).where(
+        Delivery.subscriber_id.in_(subscriber_ids), Delivery.edition == edition
+    )
+    return set(session.scalars(query))
+
+
+def last_windows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, datetime]:
+    """Where each subscriber's last digest (sent, or empty) ended: the next one starts there."""
+    query = (
+        select(Delivery.subscriber_id, func.max(Delivery.window_end))
+        .where(Delivery.subscriber_id.in_(subscriber_ids), Delivery.state.in_(("sent", "empty", "queued", "sending")))
+        .group_by(Delivery.subscriber_id)
+    )
+    return {subscriber_id: when for subscriber_id, when in session.execute(query)}
+
+
+def queue(
+    session: Session, rows: Iterable[tuple[int, str, Sequence[int], datetime]], now: datetime, *, empty: bool = False
+) -> int:
+    """Create deliveries (subscriber id, edition, story ids, window end); "empty" ones are final."""
+    values = [
+        {
+            "subscriber_id": subscriber_id,
+            "edition": edition,
+            "story_ids": json.dumps(list(story_ids)),
+            "window_end": window_end,
+            "state": "empty" if empty else "queued",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "next_attempt_at": now,
+        }
+        for subscriber_id, edition, story_ids, window_end in rows
+    ]
+    if values:
+        # Two planners racing on one edition: the second one's rows are simply not created.
+        dialect = session.get_bind().dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Delivery).on_conflict_do_nothing(
+            index_elements=["subscriber_id", "edition"]
+        )
+        session.execute(statement, values)
+    return len(values)
+
+
+def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
+    """Put rows whose sender stopped answering back in the queue."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.state == "sending", Delivery.claimed_at < now - timeout)
+        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this worker; no other worker can take them too."""
+    query = (
+        select(Delivery)
+        .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.state, row.claimed_at, row.claimed_by, row.updated_at = "sending", now, worker, now
+    session.flush()
+    return [Claimed(r.id, r.subscriber_id, r.edition, tuple(json.loads(r.story_ids)), r.attempts) for r in rows]
+
+
+def mark_sent(session: Session, delivery_id: int, message_id: str, now: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            state="sent",
+            sent_at=now,
+            message_id=message_id,
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+            last_error=None,
+        )
+    )
+
+
+def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, when: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(
+            state="queued",
+            last_error=error,
+            attempts=Delivery.attempts + 1,
+            next_attempt_at=when,
+            claimed_at=None,
+            claimed_by=None,
+            updated_at=now,
+        )
+    )
+
+
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime, *, attempted: bool = True) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state="failed", last_error=error, attempts=Delivery.attempts + (1 if attempted else 0), updated_at=now)
+    )
+
+
+def counts(session: Session, edition: str | None = None) -> dict[str, int]:
+    query = select(Delivery.state, func.count()).group_by(Delivery.state)
+    if edition is not None:
+        query = query.where(Delivery.edition == edition)
+    return {state: int(n) for state, n in session.execute(query)}
+
+
+def waiting(session: Session, now: datetime) -> int:
+    query = (
+        select(func.count()).select_from(Delivery).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+    )
+    return session.scalar(query) or 0
+
+
+def deliveries_of(session: Session, subscriber_id: int) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).where(Delivery.subscriber_id == subscriber_id).order_by(Delivery.id)))
