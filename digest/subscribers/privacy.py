@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
+from digest.mail import outbox
 from digest.subscribers import store
 from digest.subscribers.models import Subscriber
 
@@ -71,7 +73,17 @@ def export_subscriber(session: Session, subscriber: Subscriber) -> dict[str, Any
             }
             for event in store.consents(session, subscriber)
         ],
-        "deliveries": [],
+        "deliveries": [
+            {
+                "edition": d.edition,
+                "state": d.state,
+                "stories": json.loads(d.story_ids),
+                "sent_at": _iso(d.sent_at),
+                "attempts": d.attempts,
+                **({"last_error": d.last_error} if d.last_error else {}),
+            }
+            for d in outbox.deliveries_of(session, subscriber.id)
+        ],
         "suppressed": is_suppressed(session, subscriber.email),
     }
 

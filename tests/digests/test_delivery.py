@@ -1,0 +1,122 @@
+"""Delivery through a real SMTP server on loopback: retries, permanent failures, crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, update
+
+from digest.config import DeliverySettings, Settings
+from digest.db.engine import session_scope
+from digest.digests import deliver as deliver_module
+from digest.digests.build import plan_edition
+from digest.digests.deliver import deliver_queued
+from digest.mail import outbox
+from digest.mail.models import Delivery
+from digest.mail.transports import FileOutbox
+from digest.subscribers import store as subscribers
+from digest.subscribers.links import make_signer
+from digest.tagging.rules import Ruleset
+from tests.digests.helpers import ingest, rss, subscribe
+from tests.mailbox import html_of, messages, text_of
+from tests.smtpserver import SmtpServer
+
+DAY0 = datetime(2026, 10, 5, 8, tzinfo=UTC)
+NEWS = rss(("Court bans nudify apps", "https://wire.example/1", "<p>Deepfake images of pupils.</p>"))
+
+
+def newsroom(engine: Engine, settings: Settings, ruleset: Ruleset, readers: list[str]) -> None:
+    for reader in readers:
+        subscribe(engine, settings, reader, ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
+    ingest(engine, ruleset, NEWS, DAY0)
+    plan_edition(engine, settings, ruleset, DAY0 + timedelta(hours=1))
+
+
+def states(engine: Engine) -> dict[str, str]:
+    with session_scope(engine) as s:
+        people = {p.id: p.email for batch in subscribers.iter_subscribers(s) for p in batch}
+        return {people[d.subscriber_id]: d.state for pid in people for d in outbox.deliveries_of(s, pid)}
+
+
+def test_smtp_delivery_retries_temporary_and_fails_permanent_errors(
+    engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
+) -> None:
+    settings = Settings(database_url=database_url, mail_url=smtp_server.url, secret_key="k",
+                        delivery=DeliverySettings(connections=2, retry_minutes=1, max_failures=1))  # fmt: skip
+    readers = [f"r{i}@example.org" for i in range(6)] + ["gone@example.org", "busy@example.org"]
+    newsroom(engine, settings, ruleset, readers)
+    smtp_server.sink.refuse = {"gone@example.org": "550 5.1.1 No such user", "busy@example.org": "451 4.3.0 Busy"}
+    report = deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+    assert (report.sent, report.failed, report.retrying) == (6, 1, 1)
+    assert sorted(r.recipients[0] for r in smtp_server.sink.received) == sorted(readers[:6])
+    assert smtp_server.sink.connections <= 2  # connections are reused, never one per message
+    received = smtp_server.sink.received[0].message
+    assert received.get_content_type() == "multipart/alternative"
+    assert "Court bans nudify apps" in text_of(received) and "Court bans nudify apps" in html_of(received)
+    assert states(engine)["gone@example.org"] == "failed" and states(engine)["busy@example.org"] == "queued"
+    with session_scope(engine) as s:
+        gone = subscribers.by_email(s, "gone@example.org")
+        assert gone is not None and gone.failed_deliveries == 1
+        busy = subscribers.by_email(s, "busy@example.org")
+        assert busy is not None
+        (row,) = outbox.deliveries_of(s, busy.id)
+        assert row.attempts == 1 and row.next_attempt_at > datetime.now(UTC) and "451" in (row.last_error or "")
+        # Time passes and the server recovers: the retry goes out.
+        s.execute(update(Delivery).where(Delivery.id == row.id).values(next_attempt_at=datetime.now(UTC)))
+    smtp_server.sink.refuse = {}
+    assert deliver_queued(engine, settings, ruleset, make_signer(settings, engine)).sent == 1
+    assert states(engine)["busy@example.org"] == "sent"
+    # The address that failed for good is left out of the next edition.
+    later = plan_edition(engine, settings, ruleset, DAY0 + timedelta(days=1, hours=1))
+    assert later.queued + later.empty == 7
+
+
+class CrashingOutbox(FileOutbox):
+    """Writes messages until the n-th, then the process "dies" mid-send."""
+
+    def __init__(self, folder: Path, crash_at: int) -> None:
+        super().__init__(folder)
+        self.crash_at = crash_at
+        self.count = 0
+
+    def send(self, message: EmailMessage) -> None:
+        self.count += 1
+        if self.count >= self.crash_at:  # once the power is out, nothing more goes out
+            raise KeyboardInterrupt("the power went out")
+        super().send(message)
+
+
+def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
+    engine: Engine, database_url: str, ruleset: Ruleset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "outbox"
+    settings = Settings(database_url=database_url, mail_url=f"file://{folder}", secret_key="k",
+                        delivery=DeliverySettings(connections=1, claim_timeout_minutes=1))  # fmt: skip
+    readers = [f"r{i}@example.org" for i in range(10)]
+    newsroom(engine, settings, ruleset, readers)
+    crashing = CrashingOutbox(folder, crash_at=4)
+    monkeypatch.setattr(deliver_module, "open_transport", lambda url: crashing)
+    with pytest.raises(KeyboardInterrupt):
+        deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+    assert len(messages(folder)) == 3
+    monkeypatch.undo()
+
+    # Started again at once: the rows it was sending are not taken yet (another sender might have them).
+    deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+    in_flight = [r for r, s in states(engine).items() if s == "sending"]
+    assert len({m["To"] for m in messages(folder)}) == 10 - len(in_flight)
+    # After the claim timeout the abandoned rows are sent; nothing is lost.
+    with session_scope(engine) as s:
+        s.execute(
+            update(Delivery)
+            .where(Delivery.state == "sending")
+            .values(claimed_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+    recipients = [m["To"] for m in messages(folder)]
+    assert sorted(set(recipients)) == sorted(readers)
+    assert len(recipients) == 10  # the message that was in flight had not gone out, so none is doubled
+    assert set(states(engine).values()) == {"sent"}
