@@ -1,9 +1,10 @@
 """Delivering queued digests: claim rows, render (shared per group), send over several reused
 connections at a bounded rate, and record each outcome in its own transaction.
 
-An unsubscribe between queueing and sending wins: the subscriber's status is read again right before
-each message goes out. Temporary failures (4xx, dropped connections) are retried with exponential
-backoff; permanent ones (5xx) fail the row and count against the address.
+An unsubscribe between queueing and sending wins: unsubscribing cancels the queued rows at once, and
+the status of every subscriber in a claimed batch is read again just before the batch is sent.
+Temporary failures (4xx, dropped connections) are retried with exponential backoff; permanent ones
+(5xx) fail the row and count against the address.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
-from digest.digests.render import Rendered, digest_message, render_digest
+from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, Selection, load_by_ids, select_stories
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
@@ -54,7 +54,10 @@ class Outgoing:
     delivery_id: int
     subscriber_id: int
     attempts: int
-    message: EmailMessage
+    recipient: str
+    message_id: str
+    data: bytes
+    had_failures: bool  # only then does a success need to reset the subscriber's failure count
 
 
 class RateLimit:
@@ -149,7 +152,7 @@ def _prepare_batch(
         for row in claimed:
             person = people.get(row.subscriber_id)
             if person is None or person.status != "confirmed":
-                outbox.mark_failed(session, row.id, "not sent: unsubscribed before sending", now, attempted=False)
+                outbox.mark_cancelled(session, row.id, now)
                 report.add("cancelled")
                 continue
             chosen = [stories[i] for i in row.story_ids if i in stories]
@@ -159,9 +162,12 @@ def _prepare_batch(
             if rendered is None:
                 rendered = renderings[key] = render_digest(settings, names, selection, person.topic_slugs,
                                                            person.frequency, row.edition)  # fmt: skip
-            links = links_for(settings, signer, person)
-            message = digest_message(settings, rendered, person.email, links, row.edition, person.link_key)
-            batch.append(Outgoing(row.id, person.id, row.attempts, message))
+            links = links_for(settings, signer, person, confirm=False)
+            data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
+            ident = message_id(settings, row.edition, person.link_key)
+            batch.append(
+                Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0)
+            )
     return batch
 
 
@@ -171,22 +177,18 @@ def _regroup(ruleset: Ruleset, chosen: list[Candidate], topics: list[str]) -> Se
     return select_stories(chosen, ruleset.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
 
 
-def _send_one(engine: Engine, settings: Settings, transport: FileOutbox | SmtpTransport, item: Outgoing,
-              limit: RateLimit) -> str:  # fmt: skip
-    with session_scope(engine) as session:
-        if subscribers.status_of(session, item.subscriber_id) != "confirmed":  # unsubscribed meanwhile: it wins
-            outbox.mark_failed(session, item.delivery_id, "not sent: unsubscribed before sending", datetime.now(UTC),
-                               attempted=False)  # fmt: skip
-            return "cancelled"
+def _send_one(
+    engine: Engine, settings: Settings, transport: FileOutbox | SmtpTransport, item: Outgoing, limit: RateLimit
+) -> str:
     limit.wait()
     try:
-        transport.send(item.message)
+        transport.send_raw(settings.mail.from_address, item.recipient, item.data)
     except DeliveryError as exc:
         return _record_failure(engine, settings, item, exc)
-    now = datetime.now(UTC)
     with session_scope(engine) as session:
-        outbox.mark_sent(session, item.delivery_id, str(item.message["Message-ID"]), now)
-        subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
+        outbox.mark_sent(session, item.delivery_id, item.message_id, datetime.now(UTC))
+        if item.had_failures:
+            subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
     return "sent"
 
 

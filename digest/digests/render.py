@@ -19,7 +19,7 @@ from digest.config import Settings
 from digest.digests.editions import edition_label
 from digest.digests.select import Selection
 from digest.feeds.normalise import clip
-from digest.mail.message import build_message
+from digest.mail.message import MessageTemplate, build_message
 from digest.subscribers.links import Links
 from digest.templating import environment
 
@@ -36,6 +36,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    template: MessageTemplate  # the MIME structure and shared headers, made once for the group
 
 
 def render_digest(
@@ -80,7 +81,17 @@ def render_digest(
     }
     env = environment("email")
     html = _INLINER.inline(env.get_template("digest.html").render(**context))
-    return Rendered(subject, env.get_template("digest.txt").render(**context), html)
+    template = MessageTemplate(
+        sender=(settings.mail.from_name, settings.mail.from_address),
+        subject=subject,
+        reply_to=settings.mail.reply_to,
+        headers={
+            "List-Id": f"{settings.mail.from_name} <{settings.mail.list_id}>",
+            "List-Unsubscribe": f"<{UNSUBSCRIBE}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    return Rendered(subject, env.get_template("digest.txt").render(**context), html, template)
 
 
 def digest_subject(topic_names: dict[str, str], selection: Selection, chosen: list[str]) -> str:
@@ -91,12 +102,21 @@ def digest_subject(topic_names: dict[str, str], selection: Selection, chosen: li
     return f"{count} new {'story' if count == 1 else 'stories'} on {_join(names)}"
 
 
+def digest_bytes(settings: Settings, rendered: Rendered, to: str, links: Links, edition: str, link_key: str) -> bytes:
+    """A subscriber's copy, ready to send: their links in both parts and in List-Unsubscribe."""
+    if not to.isascii():  # an internationalised address needs the email package's header handling
+        return digest_message(settings, rendered, to, links, edition, link_key).as_bytes()
+    text, html = _personalise(rendered, links)
+    return rendered.template.render(
+        to, message_id(settings, edition, link_key), text, html, {UNSUBSCRIBE: links.unsubscribe}
+    )
+
+
 def digest_message(
     settings: Settings, rendered: Rendered, to: str, links: Links, edition: str, link_key: str
 ) -> EmailMessage:
-    """A subscriber's copy: their links in both parts and in the List-Unsubscribe headers."""
-    text = rendered.text.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
-    html = rendered.html.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
+    """A subscriber's copy as an EmailMessage (previews, and addresses outside ASCII)."""
+    text, html = _personalise(rendered, links)
     return build_message(
         sender=(settings.mail.from_name, settings.mail.from_address),
         to=to,
@@ -118,6 +138,12 @@ def message_id(settings: Settings, edition: str, link_key: str) -> str:
     token = hashlib.sha256(f"{link_key}:{edition}".encode()).hexdigest()[:32]
     domain = settings.mail.from_address.rpartition("@")[2] or "localhost"
     return f"<{edition.replace(':', '.')}.{token}@{domain}>"
+
+
+def _personalise(rendered: Rendered, links: Links) -> tuple[str, str]:
+    text = rendered.text.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
+    html = rendered.html.replace(PREFERENCES, links.preferences).replace(UNSUBSCRIBE, links.unsubscribe)
+    return text, html
 
 
 def _join(names: list[str]) -> str:

@@ -6,6 +6,7 @@ replaced, so no feed title or form input can ever add a header.
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -46,3 +47,51 @@ def build_message(
     if html is not None:
         msg.add_alternative(html, subtype="html", cte="quoted-printable")
     return msg
+
+
+# Placeholders in a message template; the .invalid domain is reserved, so they cannot occur in content.
+TO_PLACEHOLDER = "to@placeholder.invalid"
+ID_PLACEHOLDER = "<message-id@placeholder.invalid>"
+_TEXT_BODY = "TEXT-BODY-PLACEHOLDER"
+_HTML_BODY = "HTML-BODY-PLACEHOLDER"
+
+
+class MessageTemplate:
+    """A multipart/alternative message built once with the email package, with placeholders where
+    each copy differs: the recipient, the Message-ID, the two bodies, and any given header tokens.
+
+    ``render`` produces one copy's bytes by substitution and quoted-printable encoding in C
+    (binascii), which is what lets thousands of personalised copies go out per second.
+    """
+
+    def __init__(
+        self,
+        *,
+        sender: tuple[str, str],
+        subject: str,
+        reply_to: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        message = build_message(
+            sender=sender, to=TO_PLACEHOLDER, subject=subject, text=_TEXT_BODY, html=_HTML_BODY, reply_to=reply_to,
+            message_id=ID_PLACEHOLDER, headers=headers,
+        )  # fmt: skip
+        raw = message.as_bytes()
+        # Both parts were built quoted-printable: the placeholder bodies came through unchanged.
+        assert raw.count(_TEXT_BODY.encode()) == 1 and raw.count(_HTML_BODY.encode()) == 1
+        self.head, rest = raw.split(_TEXT_BODY.encode())
+        self.middle, self.tail = rest.split(_HTML_BODY.encode())
+
+    def render(self, to: str, message_id: str, text: str, html: str, header_values: Mapping[str, str]) -> bytes:
+        """One copy: ``header_values`` maps placeholder tokens in the headers to this copy's values."""
+        head = self.head.replace(TO_PLACEHOLDER.encode(), to.encode()).replace(
+            ID_PLACEHOLDER.encode(), message_id.encode()
+        )
+        for token, value in header_values.items():
+            head = head.replace(token.encode(), header_text(value, limit=900).encode())
+        return b"".join((head, _qp(text), self.middle, _qp(html), self.tail))
+
+
+def _qp(text: str) -> bytes:
+    encoded = binascii.b2a_qp(text.encode("utf-8", "replace"), istext=True)
+    return encoded if encoded.endswith(b"\n") else encoded + b"\n"

@@ -1,8 +1,9 @@
 """The outbox table: one delivery per (subscriber, edition), created before anything is sent.
 
-States: queued -> sending -> sent, or failed (permanent error, or too many attempts); "empty" records
-an edition that had nothing new for the subscriber, so it is not looked at again. A row stuck in
-"sending" (its sender died) is queued again after a timeout.
+States: queued -> sending -> sent, or failed (permanent error, or too many attempts), or cancelled
+(the subscriber left before it went out); "empty" records an edition that had nothing new for the
+subscriber, so it is not looked at again. A row stuck in "sending" (its sender died) is queued again
+after a timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from digest.db.base import Base, UTCDateTime, utcnow
 
-DELIVERY_STATES = ("queued", "sending", "sent", "failed", "empty")
+DELIVERY_STATES = ("queued", "sending", "sent", "failed", "cancelled", "empty")
 
 
 class Delivery(Base):
@@ -23,7 +24,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     edition: Mapped[str] = mapped_column(String(32))  # "daily:2026-11-24" or "weekly:2026-W48"
-    state: Mapped[str] = mapped_column(String(8), default="queued")
+    state: Mapped[str] = mapped_column(String(9), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(250))

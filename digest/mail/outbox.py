@@ -156,3 +156,21 @@ def waiting(session: Session, now: datetime) -> int:
 
 def deliveries_of(session: Session, subscriber_id: int) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.subscriber_id == subscriber_id).order_by(Delivery.id)))
+
+
+def cancel_queued(session: Session, subscriber_id: int, now: datetime) -> int:
+    """An unsubscribe wins over digests already waiting: they will not be sent."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "queued")
+        .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
+    )

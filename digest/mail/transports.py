@@ -17,6 +17,7 @@ import smtplib
 import ssl
 import tempfile
 import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,8 @@ class DeliveryError(Exception):
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
+    def send_raw(self, sender: str, recipient: str, data: bytes) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -42,11 +45,14 @@ class FileOutbox:
         folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, message: EmailMessage) -> None:
+        self.send_raw(str(message["From"]), str(message["To"]), message.as_bytes())
+
+    def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
         name = f"{uuid.uuid4().hex}.eml"
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(message.as_bytes())
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(temporary, self.folder / name)
@@ -85,10 +91,19 @@ class SmtpTransport:
         return smtp
 
     def send(self, message: EmailMessage) -> None:
+        self._deliver(lambda smtp: smtp.send_message(message))
+
+    def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
+        """Send bytes that are already a whole message (sender: the envelope address)."""
+        # smtplib passes bytes through as they are, and SMTP lines end in CRLF.
+        wire = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        self._deliver(lambda smtp: smtp.sendmail(sender, [recipient], wire))
+
+    def _deliver(self, action: Callable[[smtplib.SMTP], dict[str, tuple[int, bytes]]]) -> None:
         try:
             if self._smtp is None:
                 self._smtp = self._connect()
-            refused = self._smtp.send_message(message)
+            refused = action(self._smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise DeliveryError(

@@ -30,10 +30,11 @@ def make_signer(settings: Settings, engine: Engine) -> LinkSigner:
     return LinkSigner(key, settings.previous_secret_keys)
 
 
-def links_for(settings: Settings, signer: LinkSigner, subscriber: Subscriber) -> Links:
+def links_for(settings: Settings, signer: LinkSigner, subscriber: Subscriber, *, confirm: bool = True) -> Links:
+    """Every link for one subscriber; ``confirm=False`` skips the confirmation link (digests)."""
     base = settings.base_url.rstrip("/")
     return Links(
-        confirm=f"{base}/confirm/{signer.make('confirm', subscriber.link_key)}",
+        confirm=f"{base}/confirm/{signer.make('confirm', subscriber.link_key)}" if confirm else "",
         preferences=f"{base}/preferences/{signer.make('preferences', subscriber.link_key)}",
         unsubscribe=f"{base}/unsubscribe/{signer.make('unsubscribe', subscriber.link_key)}",
         privacy=settings.policy_url,

@@ -15,6 +15,7 @@ from typing import TypedDict
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
+from digest.mail import outbox
 from digest.subscribers import store
 from digest.subscribers.models import FREQUENCIES, Subscriber
 from digest.subscribers.privacy import address_hash, normalise_email
@@ -146,6 +147,7 @@ def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: date
     subscriber.unsubscribed_at = now
     store.suppress(session, address_hash(session, subscriber.email), "unsubscribed", now)
     store.record_consent(session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version)
+    outbox.cancel_queued(session, subscriber.id, now)
     return True
 
 

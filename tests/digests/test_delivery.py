@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -82,11 +81,11 @@ class CrashingOutbox(FileOutbox):
         self.crash_at = crash_at
         self.count = 0
 
-    def send(self, message: EmailMessage) -> None:
+    def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
         self.count += 1
         if self.count >= self.crash_at:  # once the power is out, nothing more goes out
             raise KeyboardInterrupt("the power went out")
-        super().send(message)
+        super().send_raw(sender, recipient, data)
 
 
 def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(

@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("subscriber_id", sa.Integer(), nullable=False),
         sa.Column("edition", sa.String(length=32), nullable=False),
-        sa.Column("state", sa.String(length=8), nullable=False),
+        sa.Column("state", sa.String(length=9), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("message_id", sa.String(length=250), nullable=True),

@@ -1,0 +1,148 @@
+"""Benchmark: digests delivered per second, against pushing pre-built messages with bare smtplib.
+
+Builds N confirmed subscribers (default 20,000) spread over every combination of the topics and both
+frequencies, one day of stories from the bundled sample feeds, and an SMTP sink on 127.0.0.1 (aiosmtpd
+in its own process) that accepts and discards. Then times:
+- digest: planning the edition and delivering every digest (select, render, sign links, send, record);
+- baseline: the same number of pre-built messages sent by a bare smtplib loop over one connection.
+Prints the ratio (target >= 0.5) and the peak memory of the digest run (target: flat as N grows).
+
+    python bench/send.py [--subscribers 20000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import resource
+import secrets
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from digest.config import DeliverySettings, Settings
+from digest.db.engine import make_engine, session_scope
+from digest.db.migrate import upgrade
+from digest.digests.build import plan_edition
+from digest.digests.deliver import deliver_queued
+from digest.feeds import store
+from digest.feeds.parse import parse_feed
+from digest.feeds.retag import tag_and_save
+from digest.subscribers.links import make_signer
+from digest.subscribers.models import Subscriber, SubscriberTopic
+from digest.tagging.rules import load_rules
+
+ROOT = Path(__file__).resolve().parents[1]
+SINK = """
+import asyncio, sys
+from aiosmtpd.controller import Controller
+class Discard:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+controller = Controller(Discard(), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+sys.stdin.read()
+controller.stop()
+"""
+
+
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = subprocess.Popen(
+        [sys.executable, "-c", SINK, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    try:
+        yield port
+    finally:
+        assert sink.stdin is not None
+        sink.stdin.close()
+        sink.wait(timeout=10)
+
+
+def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ruleset = load_rules(ROOT / "config" / "topics.toml")
+    with session_scope(engine) as s:
+        for i, path in enumerate(sorted((ROOT / "config" / "sample-feeds").glob("*.xml"))):
+            feed = store.add_feed(s, f"https://feed{i}.example/rss", None, now)
+            parsed = parse_feed(path.read_bytes(), feed.url, now=now)
+            counts = store.save_entries(s, feed.id, parsed.entries, now - timedelta(hours=2))
+            tag_and_save(s, ruleset, {k: (e.title, e.summary_text, e.content_html) for k, e in counts.changed.items()},
+                         now, new=counts.created)  # fmt: skip
+    combos = [c for n in range(1, 4) for c in itertools.combinations(ruleset.slugs, n)]
+    confirmed = now - timedelta(days=1)
+    with session_scope(engine) as s:
+        for start in range(0, subscribers, 5000):
+            ids = range(start + 1, min(start + 5000, subscribers) + 1)
+            s.execute(insert(Subscriber), [
+                {"id": i, "email": f"reader{i}@example.org", "status": "confirmed",
+                 "frequency": ("daily", "weekly")[i % 2], "link_key": secrets.token_urlsafe(24), "created_at": confirmed, "confirmed_at": confirmed,
+                 "policy_version": settings.privacy.policy_version, "failed_deliveries": 0}
+                for i in ids
+            ])  # fmt: skip
+            s.execute(
+                insert(SubscriberTopic),
+                [{"subscriber_id": i, "topic": t} for i in ids for t in combos[i % len(combos)]],
+            )
+    engine.dispose()
+    return [f"reader{i}@example.org" for i in range(1, subscribers + 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=20_000)
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as tmp, smtp_sink() as port:
+        settings = Settings(database_url=args.database_url or f"sqlite:///{tmp}/bench.db", mail_url=f"smtp://127.0.0.1:{port}",
+                            secret_key="bench", delivery=DeliverySettings(connections=4))  # fmt: skip
+        readers = populate(settings, args.subscribers, now)
+        engine = make_engine(settings.database_url)
+        ruleset = load_rules(ROOT / "config" / "topics.toml")
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        plan = plan_edition(engine, settings, ruleset, now)
+        planned = time.perf_counter() - started
+        report = deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+        elapsed = time.perf_counter() - started
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if report.sent != plan.queued or report.failed:
+            sys.exit(f"benchmark run went wrong: queued {plan.queued}, sent {report.sent}, failed {report.failed}")
+
+        sample = ("From: Digest <digest@localhost>\r\nTo: {to}\r\nSubject: Digest\r\n"
+                  "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "A line of a digest.\r\n" * 400)  # fmt: skip
+        messages = [sample.format(to=reader).encode() for reader in readers[: report.sent]]
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for reader, message in zip(readers, messages, strict=False):
+                smtp.sendmail("digest@localhost", [reader], message)
+        baseline = time.perf_counter() - started
+        engine.dispose()
+
+    sent = report.sent
+    print(f"send: {args.subscribers:,} subscribers, {sent:,} digests ({plan.empty:,} had nothing new), "
+          f"{len(ruleset.slugs)} topics, {settings.delivery.connections} SMTP connections")  # fmt: skip
+    print(f"  bare smtplib, pre-built messages   {sent / baseline:9,.0f} messages/s")
+    print(f"  digest send (plan {planned:.1f} s + deliver) {sent / elapsed:9,.0f} digests/s")
+    print(f"  ratio digest / bare smtplib        {baseline / elapsed:9.2f}   (target >= 0.5)")
+    print(f"  peak memory: {rss_after / 1024:,.0f} MiB (it was {rss_before / 1024:,.0f} MiB before sending)")
+
+
+if __name__ == "__main__":
+    main()
