@@ -89,12 +89,21 @@ def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
     with session_scope(engine) as s:
         for start in range(0, subscribers, 5000):
             ids = range(start + 1, min(start + 5000, subscribers) + 1)
-            s.execute(insert(Subscriber), [
-                {"id": i, "email": f"reader{i}@example.org", "status": "confirmed",
-                 "frequency": ("daily", "weekly")[i % 2], "link_key": secrets.token_urlsafe(24), "created_at": confirmed, "confirmed_at": confirmed,
-                 "policy_version": settings.privacy.policy_version, "failed_deliveries": 0}
+            people = [
+                {
+                    "id": i,
+                    "email": f"reader{i}@example.org",
+                    "status": "confirmed",
+                    "frequency": ("daily", "weekly")[i % 2],
+                    "link_key": secrets.token_urlsafe(24),
+                    "created_at": confirmed,
+                    "confirmed_at": confirmed,
+                    "policy_version": settings.privacy.policy_version,
+                    "failed_deliveries": 0,
+                }
                 for i in ids
-            ])  # fmt: skip
+            ]
+            s.execute(insert(Subscriber), people)
             s.execute(
                 insert(SubscriberTopic),
                 [{"subscriber_id": i, "topic": t} for i in ids for t in combos[i % len(combos)]],
