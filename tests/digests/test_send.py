@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from digest.config import DigestSettings, Settings
+from digest.config import DigestSettings, PrivacySettings, Settings
 from digest.db.engine import session_scope
 from digest.digests import deliver as deliver_module
 from digest.digests.build import plan_edition
-from digest.digests.deliver import deliver_queued
+from digest.digests.deliver import RateLimit, deliver_queued
 from digest.mail import outbox
 from digest.subscribers import signup
 from digest.subscribers import store as subscribers
@@ -204,3 +205,28 @@ def test_deliveries_are_recorded_for_export(engine: Engine, settings: Settings, 
         assert person is not None
         (row,) = outbox.deliveries_of(s, person.id)
         assert (row.state, row.attempts, len(json.loads(row.story_ids))) == ("sent", 1, 2)
+
+
+def test_readers_who_have_not_accepted_a_new_policy_wait_when_configured(
+    engine: Engine, settings: Settings, ruleset: Ruleset
+) -> None:
+    subscribe(engine, settings, "old@example.org", ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
+    ingest(engine, ruleset, NEWS, DAY0)
+    newer = PrivacySettings(policy_version="2027-01-01", send_before_new_policy_accepted=False)
+    strict = settings.model_copy(update={"privacy": newer})
+    assert send(engine, strict, ruleset, DAY0 + timedelta(hours=2)) == (0, 0, 0)
+    lenient = settings.model_copy(update={"privacy": PrivacySettings(policy_version="2027-01-01")})
+    assert send(engine, lenient, ruleset, DAY0 + timedelta(hours=3)) == (1, 0, 0)
+
+
+def test_the_rate_limit_spaces_messages_out() -> None:
+    limit = RateLimit(per_second=50)
+    started = time.monotonic()
+    for _ in range(11):
+        limit.wait()
+    assert time.monotonic() - started >= 0.19  # ten intervals of 20 ms after the first message
+    unlimited = RateLimit(per_second=0)
+    started = time.monotonic()
+    for _ in range(1000):
+        unlimited.wait()
+    assert time.monotonic() - started < 0.1
