@@ -85,10 +85,15 @@ def deliver_queued(
     signer: LinkSigner,
     *,
     worker: str | None = None,
+    stop: threading.Event | None = None,
     on_start: Callable[[int], None] | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
-    """Send every due queued delivery; returns what happened."""
+    """Send every due queued delivery; returns what happened.
+
+    When ``stop`` is set (shutdown), the message in hand is finished and the rest of the claimed batch
+    goes straight back to the queue for the next run.
+    """
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     report = DeliveryReport()
     with session_scope(engine) as session:
@@ -106,6 +111,10 @@ def deliver_queued(
     transports: list[FileOutbox | SmtpTransport] = []
 
     def send(item: Outgoing) -> None:
+        if stop is not None and stop.is_set():
+            with session_scope(engine) as session:
+                outbox.release(session, item.delivery_id, datetime.now(UTC))
+            return
         if not hasattr(local, "transport"):
             local.transport = open_transport(settings.mail_url)
             transports.append(local.transport)
@@ -116,7 +125,7 @@ def deliver_queued(
 
     try:
         with ThreadPoolExecutor(max_workers=settings.delivery.connections, thread_name_prefix="digest-smtp") as pool:
-            while True:
+            while stop is None or not stop.is_set():
                 batch = _prepare_batch(engine, settings, ruleset, signer, worker, names, renderings, stories, report)
                 if batch is None:
                     break

@@ -92,8 +92,9 @@ def poll_feeds(
 ) -> PollReport:
     """Poll every due feed once (every active feed with ``all_feeds``)."""
     now = now or datetime.now(UTC)
+    lease = timedelta(seconds=settings.timeout_seconds * 4 + 600)
     with session_scope(engine) as session:
-        feeds = store.due_feeds(session, now, include_not_due=all_feeds)
+        feeds = store.claim_due_feeds(session, now, lease, include_not_due=all_feeds)
         requests = [FetchRequest(f.id, f.url, f.etag, f.last_modified) for f in feeds]
         state = {f.id: (f.interval_minutes or settings.default_interval_minutes, f.error_count) for f in feeds}
     if on_start:

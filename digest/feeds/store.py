@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
@@ -77,12 +77,17 @@ def list_feeds(session: Session) -> list[tuple[Feed, int]]:
     return [(feed, int(n)) for feed, n in rows]
 
 
-def due_feeds(session: Session, now: datetime, *, include_not_due: bool = False) -> list[Feed]:
-    """Feeds to poll now: due ones, or every active one; disabled and paused feeds never."""
+def claim_due_feeds(session: Session, now: datetime, lease: timedelta, *, include_not_due: bool = False) -> list[Feed]:
+    """Feeds to poll now (due ones, or every active one), taken for ``lease``: other pollers skip them
+    (FOR UPDATE SKIP LOCKED, then a next poll time pushed past the lease); disabled and paused never."""
     query = select(Feed).where(Feed.status.not_in(("disabled", "paused"))).order_by(Feed.next_poll_at, Feed.id)
     if not include_not_due:
         query = query.where(Feed.next_poll_at <= now)
-    return list(session.scalars(query))
+    feeds = list(session.scalars(query.with_for_update(skip_locked=True)))
+    for feed in feeds:
+        feed.next_poll_at = now + lease  # the poll's outcome sets the real time; a dead poller's feeds come back
+    session.flush()
+    return feeds
 
 
 def record_poll(

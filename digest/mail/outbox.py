@@ -174,3 +174,12 @@ def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
         .where(Delivery.id == delivery_id)
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
     )
+
+
+def release(session: Session, delivery_id: int, now: datetime) -> None:
+    """Give a claimed row back unsent (the sender is shutting down): the next run takes it."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == "sending")
+        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+    )

@@ -88,7 +88,9 @@ def test_the_console_script_runs_the_demo(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "added 4 sample subscribers" in result.stdout
-    assert "polled 4 sample feeds from a local HTTP server: 16 stories stored and tagged, 0 feeds failed" in result.stdout
+    assert (
+        "polled 4 sample feeds from a local HTTP server: 16 stories stored and tagged, 0 feeds failed" in result.stdout
+    )
     assert "sent 4 digests to the file outbox" in result.stdout
     assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) == 4
     assert "Manage your topics" in (tmp_path / "demo" / "preview.html").read_text()
