@@ -35,8 +35,14 @@ def test_four_senders_send_each_digest_once(
         ("Regulator fines app over children's data", "https://wire.example/2", "<p>Users under 13.</p>"),
     )
     ingest(engine, ruleset, news, now - timedelta(minutes=5))
-    env = {**os.environ, "DIGEST_DATABASE_URL": database_url, "DIGEST_MAIL_URL": f"file://{outbox}",
-           "DIGEST_SECRET_KEY": "k", "DIGEST_TOPICS_FILE": str(TOPICS), "DIGEST_DELIVERY__CONNECTIONS": "2"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": database_url,
+        "DIGEST_MAIL_URL": f"file://{outbox}",
+        "DIGEST_SECRET_KEY": "k",
+        "DIGEST_TOPICS_FILE": str(TOPICS),
+        "DIGEST_DELIVERY__CONNECTIONS": "2",
+    }
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "digest", "send"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
