@@ -7,7 +7,7 @@ import logging
 import click
 
 from digest import __version__
-from digest.cli import db, demo, digests, feeds, run, serve, stories, subscribers, tagging
+from digest.cli import db, demo, digests, editors, feeds, run, serve, stories, subscribers, tagging
 from digest.cli.context import AppContext, DigestGroup
 from digest.config import load_settings
 
@@ -37,6 +37,7 @@ cli.add_command(serve.serve)
 cli.add_command(digests.send)
 cli.add_command(digests.preview)
 cli.add_command(run.run)
+cli.add_command(editors.editors)
 cli.add_command(demo.demo)
 
 

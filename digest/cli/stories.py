@@ -12,7 +12,7 @@ from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
 from digest.feeds import store, topic_store
 from digest.feeds.models import Story
-from digest.feeds.retag import tag_and_save
+from digest.feeds.retag import edit_topics, parse_topic_changes
 
 
 @click.group()
@@ -54,25 +54,15 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
     Example: digest stories tag 42 +deepfakes -ai-misuse. Decisions survive 'digest retag'.
     """
     ruleset = app.ruleset()
-    actions = {"+": "pinned", "-": "removed", "~": None}
-    parsed = []
-    for change in changes:
-        sign, slug = change[:1], change[1:]
-        if sign not in actions or not slug:
-            raise BadInput(f"'{change}': write +topic to pin, -topic to remove, ~topic to return it to the rules")
-        if slug not in ruleset.slugs:
-            raise BadInput(f"'{change}': unknown topic '{slug}'; the topics are {', '.join(ruleset.slugs)}")
-        parsed.append((slug, actions[sign]))
-    now = datetime.now(UTC)
+    try:
+        parsed = parse_topic_changes(changes, ruleset.slugs)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     with session_scope(app.engine()) as session:
         story = session.get(Story, story_id)
         if story is None:
             raise UserError(f"no story has id {story_id}")
-        for slug, origin in parsed:
-            topic_store.set_manual(session, story_id, slug, origin, now)
-        if any(origin is None for _, origin in parsed):
-            # A topic handed back to the rules gets the rules' verdict at once, not at the next retag.
-            tag_and_save(session, ruleset, {story_id: (story.title, story.summary_text, story.content_html)}, now)
+        edit_topics(session, ruleset, story, parsed, datetime.now(UTC))
         carried = topic_store.topics_of(session, [story_id]).get(story_id, {})
         manual = topic_store.manual_decisions(session, story_id)
     shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in _ordered(carried, ruleset.slugs)) or "none"

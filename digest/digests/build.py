@@ -21,7 +21,7 @@ from digest.digests.render import digest_message, render_digest
 from digest.digests.select import Candidate, Selection, load_candidates, select_stories
 from digest.mail import outbox
 from digest.subscribers import store as subscribers
-from digest.subscribers.links import links_for
+from digest.subscribers.links import Links, links_for
 from digest.subscribers.models import Subscriber
 from digest.subscribers.tokens import LinkSigner
 from digest.tagging.rules import Ruleset
@@ -115,3 +115,20 @@ def preview_message(
         rendered = render_digest(settings, names, chosen, person.topic_slugs, person.frequency, edition)
         return digest_message(settings, rendered, person.email, links_for(settings, signer, person), edition,
                               person.link_key)  # fmt: skip
+
+
+def preview_for_choice(
+    engine: Engine, settings: Settings, ruleset: Ruleset, topics: list[str], frequency: str, now: datetime
+) -> EmailMessage:
+    """What a new subscriber with these topics and frequency would get in a full edition now."""
+    edition = edition_for(frequency, now, settings.digest.timezone)
+    since = now - timedelta(days=1 if frequency == "daily" else 7)
+    with session_scope(engine) as session:
+        candidates = load_candidates(session, since, now)
+    chosen = select_stories(candidates, ruleset.group_order, topics, since, settings.digest.max_stories_per_topic)
+    names = {t.slug: t.name for t in ruleset.topics}
+    rendered = render_digest(settings, names, chosen, sorted(topics), frequency, edition)
+    base = settings.base_url.rstrip("/")
+    sample = Links(confirm="", preferences=f"{base}/preferences/SAMPLE", unsubscribe=f"{base}/unsubscribe/SAMPLE",
+                   privacy=settings.policy_url)  # fmt: skip
+    return digest_message(settings, rendered, "reader@example.org", sample, edition, "preview")

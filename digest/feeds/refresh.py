@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -86,15 +86,16 @@ def poll_feeds(
     ruleset: Ruleset,
     *,
     all_feeds: bool = False,
+    only: Collection[int] | None = None,
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_feed: Callable[[FeedOutcome], None] | None = None,
 ) -> PollReport:
-    """Poll every due feed once (every active feed with ``all_feeds``)."""
+    """Poll every due feed once (every active feed with ``all_feeds``; only these ids with ``only``)."""
     now = now or datetime.now(UTC)
     lease = timedelta(seconds=settings.timeout_seconds * 4 + 600)
     with session_scope(engine) as session:
-        feeds = store.claim_due_feeds(session, now, lease, include_not_due=all_feeds)
+        feeds = store.claim_due_feeds(session, now, lease, include_not_due=all_feeds, only=only)
         requests = [FetchRequest(f.id, f.url, f.etag, f.last_modified) for f in feeds]
         state = {f.id: (f.interval_minutes or settings.default_interval_minutes, f.error_count) for f in feeds}
     if on_start:

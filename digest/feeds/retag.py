@@ -7,7 +7,7 @@ never overriding an editor's pinned or removed topic.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from digest.db.engine import session_scope
 from digest.feeds import store, topic_store
+from digest.feeds.models import Story
 from digest.feeds.normalise import html_to_text
 from digest.feeds.topic_store import TopicChange
 from digest.tagging.rules import Ruleset
@@ -84,3 +85,29 @@ def retag_stories(
             if advance:
                 advance(len(texts))
     return report
+
+
+TOPIC_ACTIONS = {"+": "pinned", "-": "removed", "~": None}
+
+
+def parse_topic_changes(changes: Sequence[str], slugs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """ "+topic" pins, "-topic" removes, "~topic" hands back to the rules; ValueError says what is wrong."""
+    parsed = []
+    for change in changes:
+        sign, slug = change[:1], change[1:]
+        if sign not in TOPIC_ACTIONS or not slug:
+            raise ValueError(f"'{change}': write +topic to pin, -topic to remove, ~topic to return it to the rules")
+        if slug not in slugs:
+            raise ValueError(f"'{change}': unknown topic '{slug}'; the topics are {', '.join(slugs)}")
+        parsed.append((slug, TOPIC_ACTIONS[sign]))
+    return parsed
+
+
+def edit_topics(
+    session: Session, ruleset: Ruleset, story: Story, changes: Sequence[tuple[str, str | None]], now: datetime
+) -> None:
+    """An editor's decisions on one story; a topic handed back to the rules is re-tagged at once."""
+    for slug, origin in changes:
+        topic_store.set_manual(session, story.id, slug, origin, now)
+    if any(origin is None for _slug, origin in changes):
+        tag_and_save(session, ruleset, {story.id: (story.title, story.summary_text, story.content_html)}, now)

@@ -61,6 +61,18 @@ def add_feed(
     return feed
 
 
+def set_paused(session: Session, feed_id: int, paused: bool, now: datetime) -> Feed:
+    """Pause a feed (it is not polled) or resume it (polled at the next poll)."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise FeedNotFound(str(feed_id))
+    if paused:
+        feed.status = "paused"
+    elif feed.status == "paused":
+        feed.status, feed.next_poll_at = "new", now
+    return feed
+
+
 def get_feed(session: Session, url: str) -> Feed:
     feed = session.scalar(select(Feed).where(Feed.url == url))
     if feed is None:
@@ -77,12 +89,21 @@ def list_feeds(session: Session) -> list[tuple[Feed, int]]:
     return [(feed, int(n)) for feed, n in rows]
 
 
-def claim_due_feeds(session: Session, now: datetime, lease: timedelta, *, include_not_due: bool = False) -> list[Feed]:
+def claim_due_feeds(
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    *,
+    include_not_due: bool = False,
+    only: Iterable[int] | None = None,
+) -> list[Feed]:
     """Feeds to poll now (due ones, or every active one), taken for ``lease``: other pollers skip them
     (FOR UPDATE SKIP LOCKED, then a next poll time pushed past the lease); disabled and paused never."""
     query = select(Feed).where(Feed.status.not_in(("disabled", "paused"))).order_by(Feed.next_poll_at, Feed.id)
     if not include_not_due:
         query = query.where(Feed.next_poll_at <= now)
+    if only is not None:
+        query = query.where(Feed.id.in_(list(only)))
     feeds = list(session.scalars(query.with_for_update(skip_locked=True)))
     for feed in feeds:
         feed.next_poll_at = now + lease  # the poll's outcome sets the real time; a dead poller's feeds come back

@@ -117,6 +117,15 @@ def topics_of(session: Session, story_ids: Iterable[int]) -> dict[int, dict[str,
     return result
 
 
+def manual_decisions_of(session: Session, story_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Story id -> {topic: "pinned" | "removed"} for editors' decisions on these stories."""
+    result: dict[int, dict[str, str]] = {}
+    query = select(StoryTopic).where(StoryTopic.story_id.in_(list(story_ids)), StoryTopic.origin != "rule")
+    for row in session.scalars(query):
+        result.setdefault(row.story_id, {})[row.topic] = row.origin
+    return result
+
+
 def manual_decisions(session: Session, story_id: int) -> dict[str, str]:
     query = select(StoryTopic.topic, StoryTopic.origin).where(
         StoryTopic.story_id == story_id, StoryTopic.origin != "rule"

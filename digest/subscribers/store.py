@@ -181,3 +181,12 @@ def record_delivery_result(session: Session, subscriber_id: int, *, permanent_fa
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is not None:
         subscriber.failed_deliveries = subscriber.failed_deliveries + 1 if permanent_failure else 0
+
+
+def search(session: Session, text: str, limit: int = 20) -> list[Subscriber]:
+    """Subscribers whose address contains ``text`` (at most ``limit``): a lookup, not a listing."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (
+        select(Subscriber).where(Subscriber.email.like(pattern, escape="\\")).order_by(Subscriber.email).limit(limit)
+    )
+    return list(session.scalars(query))

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
-from digest.web import preferences, subscribe, unsubscribe
+from digest.web import editor_auth, editor_pages, editor_preview, preferences, subscribe, unsubscribe
 from digest.web.common import LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
@@ -36,6 +36,9 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(subscribe.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
+    app.include_router(editor_auth.router)
+    app.include_router(editor_pages.router)
+    app.include_router(editor_preview.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -57,6 +60,17 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
             "It may have been copied incompletely, or it is no longer in use. Links in our mails work as sent.",
             status=exc.status, link={"url": "/", "text": "Go to the sign-up form"},
         )  # fmt: skip
+
+    @app.exception_handler(editor_auth.NotSignedIn)
+    async def sign_in_first(request: Request, exc: editor_auth.NotSignedIn) -> Response:
+        if request.method == "GET":
+            return RedirectResponse("/editor/login", status_code=303)
+        return message_page(request, "Sign in first", "This page is for editors.", status=403,
+                            link={"url": "/editor/login", "text": "Sign in"})  # fmt: skip
+
+    @app.exception_handler(editor_auth.BadForm)
+    async def bad_form(request: Request, exc: editor_auth.BadForm) -> HTMLResponse:
+        return message_page(request, "This form has expired", "Reload the page and try again.", status=403)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

@@ -1,0 +1,1 @@
+"""Editors: accounts for the editor console, with argon2-hashed passwords."""
