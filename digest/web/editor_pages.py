@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from digest import __version__
 from digest.db.engine import session_scope
@@ -75,12 +76,19 @@ async def feed_action(request: Request, feed_id: int, action: str) -> Response:
                 return _back("/editor/feeds", "no such feed")
             return _back("/editor/feeds", f"{'Paused' if action == 'pause' else 'Resumed'} {feed.url}")
     settings = web.settings
-    report = poll_feeds(web.engine, settings.feeds, settings.user_agent(__version__), web.ruleset, all_feeds=True,
-                        only=[feed_id])  # fmt: skip
+    # The poll runs its own event loop: off this one, in a worker thread.
+    report = await run_in_threadpool(
+        poll_feeds, web.engine, settings.feeds, settings.user_agent(__version__), web.ruleset, all_feeds=True,
+        only=[feed_id],
+    )  # fmt: skip
     if not report.outcomes:
         return _back("/editor/feeds", "That feed is paused, disabled or being polled right now.")
     outcome = report.outcomes[0]
-    detail = outcome.message or f"{outcome.new} new, {outcome.updated} updated"
+    counts = f"{outcome.new} new, {outcome.updated} updated"
+    if outcome.status in ("error", "gone"):
+        detail = outcome.message or outcome.status
+    else:
+        detail = f"{counts}; {outcome.message}" if outcome.message else counts
     return _back("/editor/feeds", f"Polled {outcome.url}: {outcome.status} ({detail})")
 
 

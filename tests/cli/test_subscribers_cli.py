@@ -55,3 +55,23 @@ def test_import_reports_bad_rows_by_line(database_url: str, tmp_path: Path) -> N
     assert result.exit_code == 0
     assert "line 3: error: 'broken' is not a valid email address" in result.output
     assert "imported 1, skipped 0, 1 bad rows" in result.output
+
+
+def test_editors_are_added_with_a_hashed_password(database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli.main import cli
+
+    env = {"DIGEST_DATABASE_URL": database_url, "DIGEST_TOPICS_FILE": str(TOPICS)}
+    added = CliRunner().invoke(
+        cli, ["editors", "add", "Alice", "--password-stdin"], input="correct horse battery\n", env=env
+    )
+    assert added.exit_code == 0 and added.output == "added editor alice\n"
+    short = CliRunner().invoke(cli, ["editors", "add", "bob", "--password-stdin"], input="short\n", env=env)
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    listed = CliRunner().invoke(cli, ["editors", "list"], env=env)
+    assert listed.output == "alice\tlast sign-in never\n"
+    again = CliRunner().invoke(
+        cli, ["editors", "add", "alice", "--password-stdin"], input="another good password\n", env=env
+    )
+    assert again.output == "new password for alice\n"

@@ -106,3 +106,53 @@ def test_subscribe_confirm_change_topics_unsubscribe(live_server: str, outbox: P
     with session_scope(engine) as s:
         reader = store.by_email(s, "browser.reader@example.org")
         assert reader is not None and reader.status == "unsubscribed"
+
+
+def test_editor_signs_in_previews_a_digest_and_checks_the_feeds(
+    live_server: str, engine: Engine, web_settings: Settings, ruleset: Ruleset, database_url: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from digest.editors import store as editors
+    from tests.conftest import ROOT
+    from tests.digests.helpers import ingest, subscribe
+
+    with session_scope(engine) as s:
+        editors.set_editor(s, "alice", "correct horse battery", datetime.now(UTC))
+    subscribe(
+        engine, web_settings, "deep@example.org", ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset
+    )
+    ingest(engine, ruleset, (ROOT / "config" / "sample-feeds" / "policy-desk.xml").read_bytes(), datetime.now(UTC),
+           feed_url="https://policy-desk.example/feed.atom")  # fmt: skip
+    shots = ARTIFACTS / f"editor-{database_url.split(':')[0].split('+')[0]}"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(live_server + "/editor/feeds")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Editor sign-in")  # anonymous: sent to sign in
+        page.get_by_label("Name").fill("alice")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Feeds")
+        expect(page.get_by_role("table")).to_contain_text("https://policy-desk.example/feed.atom")
+        page.screenshot(path=shots / "1-feeds.png", full_page=True)
+
+        page.get_by_role("link", name="Digest preview").click()
+        page.get_by_label("Subscriber address").fill("deep@example.org")
+        page.get_by_role("button", name="Preview", exact=True).click()
+        expect(page.get_by_role("table")).to_contain_text("2 new stories on Deepfakes")
+        frame = page.frame_locator("iframe.mail")
+        expect(
+            frame.get_by_role("link", name="Nudify apps pulled from app stores after city attorney's lawsuit")
+        ).to_be_visible()
+        page.screenshot(path=shots / "2-preview.png", full_page=True)
+
+        page.get_by_role("link", name="Stories").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Stories")
+        page.screenshot(path=shots / "3-stories.png", full_page=True)
+        page.get_by_role("button", name="Sign out alice").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Editor sign-in")
+        browser.close()
