@@ -12,7 +12,7 @@ import functools
 import hashlib
 import html
 import re
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -55,6 +55,8 @@ _TRACKING_PARAMS = {
     "mkt_tok", "ref_src", "cmpid", "ncid", "sr_share", "guccounter", "guce_referrer",
     "guce_referrer_sig", "pk_campaign", "pk_kwd", "pk_source", "pk_medium", "wt_mc", "wt_zmc",
 }  # fmt: skip
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "=%:@!$'()*+,;/?-._~"
 _REDIRECTORS = {("www.google.com", "/url"), ("google.com", "/url")}
 
 
@@ -121,8 +123,10 @@ def canonical_link(link: str | None, base: str | None = None) -> str | None:
     netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
     if parts.username:
         return None  # credentials in a feed link are never a story link
-    path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
+    # Spaces and other unsafe characters are percent-encoded, as a browser would send them.
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = "&".join(quote(segment, safe=_QUERY_SAFE) for segment in kept)
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def _is_tracking(name: str) -> bool:

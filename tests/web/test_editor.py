@@ -122,8 +122,9 @@ def test_topics_page_counts_and_tries_the_tagger(editor_client: TestClient) -> N
     assert tried.status_code == 200 and "<strong>deepfakes</strong>" in tried.text and "deepfake" in tried.text
 
 
-def test_subscribers_page_searches_without_listing_everyone(editor_client: TestClient, engine: Engine, web_settings: Settings,
-                                                            ruleset: Ruleset) -> None:  # fmt: skip
+def test_subscribers_page_searches_without_listing_everyone(
+    editor_client: TestClient, engine: Engine, web_settings: Settings, ruleset: Ruleset
+) -> None:
     for name in ("ann", "bob", "annabel"):
         subscribe(engine, web_settings, f"{name}@example.org", ["deepfakes"], "daily", datetime.now(UTC), ruleset)
     page = editor_client.get("/editor/subscribers")
@@ -133,8 +134,9 @@ def test_subscribers_page_searches_without_listing_everyone(editor_client: TestC
     assert "ann@example.org" in found.text and "annabel@example.org" in found.text and "bob@" not in found.text
 
 
-def test_preview_shows_headers_text_and_a_sandboxed_html_part(editor_client: TestClient, engine: Engine,
-                                                              web_settings: Settings, ruleset: Ruleset) -> None:  # fmt: skip
+def test_preview_shows_headers_text_and_a_sandboxed_html_part(
+    editor_client: TestClient, engine: Engine, web_settings: Settings, ruleset: Ruleset
+) -> None:
     subscribe(
         engine, web_settings, "deep@example.org", ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset
     )
