@@ -125,8 +125,8 @@ def canonical_link(link: str | None, base: str | None = None) -> str | None:
         return None  # credentials in a feed link are never a story link
     # Spaces and other unsafe characters are percent-encoded, as a browser would send them.
     path = quote(parts.path or "/", safe=_PATH_SAFE)
-    query = "&".join(quote(segment, safe=_QUERY_SAFE) for segment in kept)
-    return urlunsplit((scheme, netloc, path, query, ""))
+    query_string = "&".join(quote(segment, safe=_QUERY_SAFE) for segment in kept)
+    return urlunsplit((scheme, netloc, path, query_string, ""))
 
 
 def _is_tracking(name: str) -> bool:
