@@ -12,6 +12,7 @@ from rich.table import Table
 
 from digest import __version__
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
+from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.models import Feed
@@ -116,14 +117,10 @@ def _feed_json(feed: Feed, stories: int) -> dict[str, object]:
         "status": feed.status,
         "error_count": feed.error_count,
         "last_error": feed.last_error,
-        "last_polled": _iso(feed.last_polled_at),
-        "next_poll": _iso(feed.next_poll_at) if feed.status not in ("disabled", "paused") else None,
+        "last_polled": iso(feed.last_polled_at),
+        "next_poll": iso(feed.next_poll_at) if feed.status not in ("disabled", "paused") else None,
         "stories": stories,
     }
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") if when else None
 
 
 def _when(when: datetime) -> str:

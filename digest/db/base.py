@@ -53,3 +53,8 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(when: datetime | None) -> str | None:
+    """A stored time for JSON output: ISO 8601 to the second, with its UTC offset."""
+    return when.isoformat(timespec="seconds") if when else None

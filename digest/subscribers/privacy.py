@@ -13,6 +13,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
+from digest.db.base import iso
 from digest.mail import outbox
 from digest.subscribers import store
 from digest.subscribers.models import Subscriber
@@ -57,17 +58,17 @@ def export_subscriber(session: Session, subscriber: Subscriber) -> dict[str, Any
         "topics": subscriber.topic_slugs,
         "frequency": subscriber.frequency,
         "policy_version_agreed": subscriber.policy_version,
-        "created_at": _iso(subscriber.created_at),
-        "confirmed_at": _iso(subscriber.confirmed_at),
-        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
-        "last_confirmation_or_notice_sent_at": _iso(subscriber.last_mail_request_at),
+        "created_at": iso(subscriber.created_at),
+        "confirmed_at": iso(subscriber.confirmed_at),
+        "unsubscribed_at": iso(subscriber.unsubscribed_at),
+        "last_confirmation_or_notice_sent_at": iso(subscriber.last_mail_request_at),
         "consent_events": [
             {
                 "action": event.action,
                 "method": event.method,
                 "policy_version": event.policy_version,
                 "detail": event.detail,
-                "at": _iso(event.at),
+                "at": iso(event.at),
                 **({"client_ip": event.client_ip} if event.client_ip else {}),
                 **({"user_agent": event.user_agent} if event.user_agent else {}),
             }
@@ -78,7 +79,7 @@ def export_subscriber(session: Session, subscriber: Subscriber) -> dict[str, Any
                 "edition": d.edition,
                 "state": d.state,
                 "stories": json.loads(d.story_ids),
-                "sent_at": _iso(d.sent_at),
+                "sent_at": iso(d.sent_at),
                 "attempts": d.attempts,
                 **({"last_error": d.last_error} if d.last_error else {}),
             }
@@ -92,7 +93,3 @@ def erase_subscriber(session: Session, subscriber: Subscriber, now: datetime) ->
     """Delete the person, their preferences, consent records and deliveries; keep only the hash."""
     store.suppress(session, address_hash(session, subscriber.email), "erased", now)
     store.delete_subscriber(session, subscriber)
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") if when else None

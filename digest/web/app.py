@@ -15,7 +15,7 @@ from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from digest.web import editor_auth, editor_pages, editor_preview, preferences, subscribe, unsubscribe
-from digest.web.common import LinkProblem, WebState, message_page
+from digest.web.common import FormExpired, LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -68,9 +68,12 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
         return message_page(request, "Sign in first", "This page is for editors.", status=403,
                             link={"url": "/editor/login", "text": "Sign in"})  # fmt: skip
 
-    @app.exception_handler(editor_auth.BadForm)
-    async def bad_form(request: Request, exc: editor_auth.BadForm) -> HTMLResponse:
-        return message_page(request, "This form has expired", "Reload the page and try again.", status=403)
+    @app.exception_handler(FormExpired)
+    async def form_expired(request: Request, exc: FormExpired) -> HTMLResponse:
+        return message_page(
+            request, "This form has expired",
+            "For your safety, forms work for a limited time. Reload the page and try again.", status=403,
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

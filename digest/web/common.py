@@ -34,6 +34,10 @@ class WebState:
     signer: LinkSigner
 
 
+class FormExpired(Exception):
+    """A posted form without a valid CSRF token (or from another site); answered with a 403 page."""
+
+
 class LinkProblem(Exception):
     """A signed link that cannot be used; answered with a 4xx page that reveals nothing else."""
 

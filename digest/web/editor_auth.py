@@ -19,7 +19,7 @@ from digest.editors import store as editors
 from digest.editors.models import Editor
 from digest.subscribers import store as throttle
 from digest.subscribers.tokens import BadLink
-from digest.web.common import WebState, render, state
+from digest.web.common import FormExpired, WebState, render, state
 
 router = APIRouter(prefix="/editor")
 COOKIE = "digest_editor"
@@ -29,10 +29,6 @@ LOGINS_PER_HOUR = 10
 
 class NotSignedIn(Exception):
     """Answered with a redirect to the sign-in page (or 403 for a form post)."""
-
-
-class BadForm(Exception):
-    """A form without a valid CSRF token."""
 
 
 def current_editor(request: Request, session: Session) -> Editor | None:
@@ -64,9 +60,9 @@ async def checked_form(request: Request, session: Session) -> tuple[Editor, dict
     form = await request.form()
     try:
         if state(request).signer.read("editor-csrf", str(form.get("csrf", "")), SESSION_SECONDS) != editor.session_key:
-            raise BadForm()
+            raise FormExpired()
     except BadLink:
-        raise BadForm() from None
+        raise FormExpired() from None
     return editor, {key: str(value) for key, value in form.items()}
 
 

@@ -16,7 +16,7 @@ from digest.subscribers import signup
 from digest.subscribers.models import Subscriber
 from digest.subscribers.privacy import erase_subscriber, export_subscriber
 from digest.subscribers.tokens import BadLink
-from digest.web.common import NO_STORE, WebState, client_of, message_page, render, state, subscriber_from
+from digest.web.common import NO_STORE, FormExpired, WebState, client_of, message_page, render, state, subscriber_from
 
 router = APIRouter(prefix="/preferences/{token}")
 CSRF_MAX_AGE = 24 * 3600
@@ -61,24 +61,13 @@ async def _checked_form(
     origin = request.headers.get("origin")
     # Browsers send "null" under our no-referrer policy; a real origin must be ours.
     if origin and origin != "null" and origin.rstrip("/") != str(request.base_url).rstrip("/"):
-        raise _Forbidden()
+        raise FormExpired()
     try:
         if web.signer.read("csrf", str(form.get("csrf", "")), CSRF_MAX_AGE) != subscriber.link_key:
-            raise _Forbidden()
+            raise FormExpired()
     except BadLink:
-        raise _Forbidden() from None
+        raise FormExpired() from None
     return subscriber, {key: [str(v) for v in form.getlist(key)] for key in form}
-
-
-class _Forbidden(Exception):
-    pass
-
-
-def _forbidden(request: Request) -> HTMLResponse:
-    return message_page(
-        request, "This form has expired",
-        "For your safety, forms on this page work for a day. Reload the page and try again.", status=403,
-    )  # fmt: skip
 
 
 @router.get("", response_class=HTMLResponse)
@@ -93,10 +82,7 @@ def show(request: Request, token: str) -> HTMLResponse:
 async def save(request: Request, token: str) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
-        try:
-            subscriber, form = await _checked_form(request, web, session, token)
-        except _Forbidden:
-            return _forbidden(request)
+        subscriber, form = await _checked_form(request, web, session, token)
         topics, frequency = form.get("topics", []), (form.get("frequency") or [""])[0]
         try:
             signup.update_preferences(
@@ -112,10 +98,7 @@ async def save(request: Request, token: str) -> HTMLResponse:
 async def accept_policy(request: Request, token: str) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
-        try:
-            subscriber, _form = await _checked_form(request, web, session, token)
-        except _Forbidden:
-            return _forbidden(request)
+        subscriber, _form = await _checked_form(request, web, session, token)
         signup.accept_policy(session, web.settings, subscriber, datetime.now(UTC), client_of(request))
         return _page(request, web, token, subscriber, saved=True)
 
@@ -146,10 +129,7 @@ def erase_form(request: Request, token: str) -> HTMLResponse:
 async def erase(request: Request, token: str) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
-        try:
-            subscriber, _form = await _checked_form(request, web, session, token)
-        except _Forbidden:
-            return _forbidden(request)
+        subscriber, _form = await _checked_form(request, web, session, token)
         erase_subscriber(session, subscriber, datetime.now(UTC))
     return message_page(
         request, "Your data is erased",
