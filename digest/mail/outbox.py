@@ -132,11 +132,11 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
     )
 
 
-def mark_failed(session: Session, delivery_id: int, error: str, now: datetime, *, attempted: bool = True) -> None:
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(state="failed", last_error=error, attempts=Delivery.attempts + (1 if attempted else 0), updated_at=now)
+        .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, updated_at=now)
     )
 
 

@@ -172,10 +172,6 @@ def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Subscriber]:
     return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(list(ids))))}
 
 
-def status_of(session: Session, subscriber_id: int) -> str | None:
-    return session.scalar(select(Subscriber.status).where(Subscriber.id == subscriber_id))
-
-
 def record_delivery_result(session: Session, subscriber_id: int, *, permanent_failure: bool) -> None:
     """Count permanent failures in a row; a delivered digest resets the count."""
     subscriber = session.get(Subscriber, subscriber_id)
