@@ -53,6 +53,9 @@ def test_own_labelled_cases_score_at_least_095(ruleset: Ruleset, name: str) -> N
         "Retailer removes fake reviews after investigation",
         "Childcare provider opens three new centres",
         "Deep learning speeds up weather forecasts",
+        "Company CEO endorses generative AI tools for staff",
+        "Actor plays president in new political drama",
+        "Bank trials voiceprint authentication for phone customers",
     ],
 )
 def test_hard_negatives_get_no_topic(ruleset: Ruleset, title: str) -> None:
