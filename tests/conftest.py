@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +29,10 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 REQUIRE_PG = os.environ.get("TEST_REQUIRE_POSTGRES") == "1"
 
 import_all_models()
+
+# No per-example deadline: on a busy 2-core machine a slow example is not a failure.
+hypothesis_settings.register_profile("digest", deadline=None)
+hypothesis_settings.load_profile("digest")
 
 
 def shared_data(*parts: str) -> Path:
