@@ -16,6 +16,9 @@ from digest.db.migrate import SchemaError, check_schema
 from digest.tagging.rules import RulesError, Ruleset, load_rules
 
 
+PROJECT = Path(__file__).resolve().parents[2]
+
+
 class UserError(click.ClickException):
     """An error people can fix; printed as one line, never as a traceback."""
 
@@ -47,7 +50,10 @@ class AppContext:
 
     def ruleset(self) -> Ruleset:
         if self._ruleset is None:
-            self._ruleset = load_rules(Path(self.settings.topics_file))
+            path = Path(self.settings.topics_file)
+            if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
+                path = PROJECT / path  # run from another folder: the project's own rules
+            self._ruleset = load_rules(path)
         return self._ruleset
 
     def close(self) -> None:
