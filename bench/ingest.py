@@ -31,7 +31,7 @@ from digest import __version__
 from digest.config import FeedSettings
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
-from digest.feeds import store
+from digest.feeds import store, story_store
 from digest.feeds.refresh import poll_feeds
 from digest.tagging.rules import load_rules
 
@@ -183,7 +183,7 @@ def main() -> None:
             second = poll_feeds(engine, settings, f"digest/{__version__} bench", ruleset, all_feeds=True)
             cached = time.perf_counter() - started
         with session_scope(engine) as s:
-            stored = store.count_stories(s)
+            stored = story_store.count_stories(s)
         engine.dispose()
 
     expected = args.feeds * args.entries

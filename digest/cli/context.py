@@ -15,7 +15,6 @@ from digest.db.engine import make_engine
 from digest.db.migrate import SchemaError, check_schema
 from digest.tagging.rules import RulesError, Ruleset, load_rules
 
-
 PROJECT = Path(__file__).resolve().parents[2]
 
 

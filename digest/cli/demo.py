@@ -20,7 +20,7 @@ from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition, preview_message
 from digest.digests.deliver import deliver_queued
-from digest.feeds import store, topic_store
+from digest.feeds import store, story_store, topic_store
 from digest.feeds.refresh import poll_feeds
 from digest.localserve import serve_directory
 from digest.subscribers.importer import add_subscriber
@@ -71,7 +71,7 @@ def demo(app: AppContext, workdir: Path) -> None:
             f"and tagged, {report.count('error') + report.count('gone')} feeds failed"
         )
         with session_scope(engine) as session:
-            found = store.list_stories(session, limit=20)
+            found = story_store.list_stories(session, limit=20)
             tags = topic_store.topics_of(session, [s.id for s in found])
             rows = [story_json(s, tags.get(s.id, {}), ruleset.slugs) for s in found]
         app.console.print(stories_table(rows))

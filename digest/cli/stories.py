@@ -10,7 +10,7 @@ from rich.table import Table
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
-from digest.feeds import store, topic_store
+from digest.feeds import story_store, topic_store
 from digest.feeds.models import Story
 from digest.feeds.retag import edit_topics, parse_topic_changes
 
@@ -31,7 +31,7 @@ def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) 
     if topic is not None and topic not in order:
         raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
     with session_scope(app.engine()) as session:
-        found = store.list_stories(session, limit=limit, topic=topic)
+        found = story_store.list_stories(session, limit=limit, topic=topic)
         tags = topic_store.topics_of(session, [s.id for s in found])
         rows = [story_json(story, tags.get(story.id, {}), order) for story in found]
     if as_json:

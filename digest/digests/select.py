@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from digest.feeds import store, topic_store
+from digest.feeds import story_store, topic_store
 from digest.feeds.models import Story
 
 
@@ -45,12 +45,12 @@ class Selection:
 
 def load_candidates(session: Session, since: datetime, until: datetime) -> list[Candidate]:
     """Stories first seen in (since, until] that carry at least one topic, newest first."""
-    found = store.stories_first_seen_between(session, since, until)
+    found = story_store.stories_first_seen_between(session, since, until)
     return _candidates(session, found)
 
 
 def load_by_ids(session: Session, ids: Collection[int]) -> dict[int, Candidate]:
-    found = store.list_stories(session, limit=len(ids) or 1, story_ids=ids)
+    found = story_store.list_stories(session, limit=len(ids) or 1, story_ids=ids)
     return {c.id: c for c in _candidates(session, found, keep_untagged=True)}
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from digest.db.engine import session_scope
-from digest.feeds import store, topic_store
+from digest.feeds import story_store, topic_store
 from digest.feeds.models import Story
 from digest.feeds.normalise import html_to_text
 from digest.feeds.topic_store import TopicChange
@@ -67,7 +67,7 @@ def retag_stories(
     """Tag every stored story again with ``ruleset``; one transaction per batch."""
     report = RetagReport()
     with session_scope(engine) as session:
-        count = store.count_stories(session)
+        count = story_store.count_stories(session)
     if total:
         total(count)
     with session_scope(engine) as reader:

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from digest.feeds import topic_store
 from digest.feeds.models import Feed, Story, StorySource
 from digest.feeds.parse import ParsedEntry
 
@@ -226,38 +225,6 @@ def dedup_key(entry: ParsedEntry) -> str:
     if entry.link:
         return f"link:{entry.link}"
     return f"hash:{entry.content_hash}"
-
-
-def list_stories(
-    session: Session, *, limit: int = 50, story_ids: Iterable[int] | None = None, topic: str | None = None
-) -> list[Story]:
-    """Newest stories first (only those carrying ``topic``), with their sources and feeds loaded."""
-    query = (
-        select(Story)
-        .options(selectinload(Story.sources).selectinload(StorySource.feed))
-        .order_by(Story.published_at.desc(), Story.id.desc())
-        .limit(limit)
-    )
-    if story_ids is not None:
-        query = query.where(Story.id.in_(list(story_ids)))
-    if topic is not None:
-        query = query.where(Story.id.in_(topic_store.story_ids_with_topic(topic)))
-    return list(session.scalars(query))
-
-
-def stories_first_seen_between(session: Session, since: datetime, until: datetime) -> list[Story]:
-    """Stories first seen in (since, until], with their sources and feeds loaded."""
-    query = (
-        select(Story)
-        .options(selectinload(Story.sources).selectinload(StorySource.feed))
-        .where(Story.first_seen_at > since, Story.first_seen_at <= until)
-        .order_by(Story.id)
-    )
-    return list(session.scalars(query))
-
-
-def count_stories(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Story)) or 0
 
 
 def _story_row(entry: ParsedEntry, now: datetime) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digest import __version__
 from digest.db.engine import session_scope
-from digest.feeds import store, topic_store
+from digest.feeds import store, story_store, topic_store
 from digest.feeds.models import Story
 from digest.feeds.refresh import poll_feeds
 from digest.feeds.retag import edit_topics, parse_topic_changes
@@ -100,7 +100,7 @@ def stories(request: Request) -> HTMLResponse:
         topic = None
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
-        found = store.list_stories(session, limit=60, topic=topic)
+        found = story_store.list_stories(session, limit=60, topic=topic)
         ids = [s.id for s in found]
         tags = topic_store.topics_of(session, ids)
         manual = topic_store.manual_decisions_of(session, ids)

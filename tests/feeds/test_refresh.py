@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from digest.config import FeedSettings, Settings
 from digest.db.engine import session_scope
-from digest.feeds import store
+from digest.feeds import store, story_store
 from digest.feeds.models import Feed
 from digest.feeds.refresh import next_poll_time, poll_feeds
 from digest.tagging.rules import load_rules
@@ -39,7 +39,7 @@ def feed(engine: Engine, url: str) -> Feed:
 
 def stories(engine: Engine) -> int:
     with session_scope(engine) as s:
-        return store.count_stories(s)
+        return story_store.count_stories(s)
 
 
 def test_next_poll_backs_off_exponentially_up_to_the_cap() -> None:
@@ -180,5 +180,5 @@ def test_every_kind_of_bad_feed_is_recorded_while_the_others_are_stored(
         assert feed(engine, feed_server.url(path)).last_error
     assert stories(engine) == 7  # the six good ones and the oddly dated one
     with session_scope(engine) as s:
-        (odd,) = [st for st in store.list_stories(s, limit=100) if st.title == "Odd date"]
+        (odd,) = [st for st in story_store.list_stories(s, limit=100) if st.title == "Odd date"]
         assert odd.published_guessed and abs(odd.published_at - odd.first_seen_at) < timedelta(seconds=1)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from digest.db.engine import session_scope
-from digest.feeds import store, topic_store
+from digest.feeds import store, story_store, topic_store
 from digest.feeds.parse import ParsedEntry
 from digest.feeds.retag import retag_stories, tag_and_save
 from digest.tagging.rules import Ruleset, compile_rules
@@ -41,7 +41,7 @@ def test_new_stories_are_tagged_with_reasons(engine: Engine, ruleset: Ruleset) -
     assert "deepfake" in topics(engine, fake)["deepfakes"]
     assert topics(engine, other) == {}
     with session_scope(engine) as s:
-        assert [st.id for st in store.list_stories(s, topic="deepfakes")] == [fake]
+        assert [st.id for st in story_store.list_stories(s, topic="deepfakes")] == [fake]
 
 
 def test_retag_reports_gains_and_losses_and_keeps_manual_decisions(engine: Engine, ruleset: Ruleset) -> None:

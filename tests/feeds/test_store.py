@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 
 from digest.db.engine import session_scope
-from digest.feeds import store
+from digest.feeds import store, story_store
 from digest.feeds.models import Story, StorySource
 from digest.feeds.normalise import content_hash
 from digest.feeds.parse import ParsedEntry
@@ -86,7 +86,7 @@ def test_the_same_link_from_two_feeds_is_one_story_with_two_sources(engine: Engi
     counts = save(engine, second, entry("Lawmakers pass deepfake bill", "https://desk.example/bill", "tag:desk,1"))
     assert counts == store.SaveCounts(merged=1)
     with session_scope(engine) as s:
-        (story,) = store.list_stories(s)
+        (story,) = story_store.list_stories(s)
         assert sorted((src.feed.url, src.guid) for src in story.sources) == [
             ("https://desk.example/atom", "tag:desk,1"),
             ("https://wire.example/rss", "wire-1"),

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.db.engine import session_scope
 from digest.editors import store as editors
-from digest.feeds import store, topic_store
+from digest.feeds import store, story_store, topic_store
 from digest.tagging.rules import Ruleset
 from tests.conftest import ROOT
 from tests.digests.helpers import ingest, subscribe
@@ -103,7 +103,7 @@ def test_stories_show_topics_and_why_and_take_manual_changes(editor_client: Test
     assert "Age-verification rules" not in page.text  # filtered by topic
     assert "<strong>deepfakes</strong>" in page.text and "deepfakes" in page.text
     with session_scope(engine) as s:
-        story = next(st for st in store.list_stories(s) if st.title.startswith("Age-verification"))
+        story = next(st for st in story_store.list_stories(s) if st.title.startswith("Age-verification"))
     changed = editor_client.post(f"/editor/stories/{story.id}/topics", data={"csrf": csrf(page.text),
                                  "changes": "+deepfakes -child-protection"}, follow_redirects=True)  # fmt: skip
     assert f"Topics of story {story.id} changed" in changed.text
