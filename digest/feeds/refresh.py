@@ -32,7 +32,7 @@ from digest.tagging.rules import Ruleset
 log = logging.getLogger(__name__)
 
 # Starting worker processes costs a few tenths of a second: worth it only for polls of many feeds.
-MIN_FEEDS_FOR_WORKERS = 8
+MIN_FEEDS_FOR_WORKERS = 30
 
 
 @dataclass(frozen=True, slots=True)
