@@ -20,6 +20,7 @@ from digest.subscribers import store as subscribers
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from tests.digests.helpers import ingest, rss, subscribe
+from tests.inert import mail_problems
 from tests.mailbox import html_of, messages, text_of
 from tests.smtpserver import SmtpServer
 
@@ -119,3 +120,32 @@ def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
     assert sorted(set(recipients)) == sorted(readers)
     assert len(recipients) == 10  # the message that was in flight had not gone out, so none is doubled
     assert set(states(engine).values()) == {"sent"}
+
+
+def test_what_arrives_over_smtp_is_signed_and_inert(
+    engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
+) -> None:
+    settings = Settings(database_url=database_url, mail_url=smtp_server.url, secret_key="k",
+                        base_url="https://news.example")  # fmt: skip
+    subscribe(engine, settings, "deep@example.org", ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
+    hostile = rss(
+        ("Deepfake\r\nBcc: victim@example.org <script>x()</script>", "javascript:alert(1)",
+         '<img src="https://tracker.example/p.gif"><a href="javascript:x()" onclick="y()">deepfake</a>'),
+    )  # fmt: skip
+    ingest(engine, ruleset, hostile, DAY0)
+    plan_edition(engine, settings, ruleset, DAY0 + timedelta(hours=1))
+    assert deliver_queued(engine, settings, ruleset, make_signer(settings, engine)).sent == 1
+    (received,) = smtp_server.sink.received
+    message = received.message
+    assert received.recipients == ["deep@example.org"] and message["To"] == "deep@example.org"
+    assert {part.get_content_type() for part in message.iter_parts()} == {"text/plain", "text/html"}
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and message["Bcc"] is None
+    token = message["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    with session_scope(engine) as s:
+        person = subscribers.by_email(s, "deep@example.org")
+        assert person is not None
+        assert make_signer(settings, engine).read("unsubscribe", token) == person.link_key
+    html, text = html_of(message), text_of(message)
+    assert mail_problems(html) == []
+    for forbidden in ("<script", "javascript:", "onclick", "tracker.example"):
+        assert forbidden not in html.lower() and forbidden not in text.lower()
