@@ -106,3 +106,25 @@ def test_digest_run_stops_cleanly_on_sigterm(tmp_path: Path, feed_server: FeedSe
     text_log = "".join(log)
     assert "poll: 1 feeds polled, 1 ok, 0 not modified, 0 failed, 6 new stories" in text_log
     assert "stopping on SIGTERM" in text_log and text_log.rstrip().endswith("stopped")
+
+
+def test_the_send_job_fires_at_the_configured_local_time(engine: Engine, database_url: str, ruleset: Ruleset) -> None:
+    from zoneinfo import ZoneInfo
+
+    from digest.config import DigestSettings
+
+    settings = Settings(database_url=database_url, secret_key="k",
+                        digest=DigestSettings(timezone="Europe/London", send_time="07:30"))  # fmt: skip
+    scheduler = build_scheduler(runtime(engine, settings, ruleset), 60)
+    try:
+        trigger = scheduler.get_job("send").trigger
+        london = ZoneInfo("Europe/London")
+        # A fake clock: just after today's send, and just before it.
+        after = trigger.get_next_fire_time(None, datetime(2026, 11, 24, 8, 0, tzinfo=london))
+        before = trigger.get_next_fire_time(None, datetime(2026, 11, 24, 7, 0, tzinfo=london))
+        assert after == datetime(2026, 11, 25, 7, 30, tzinfo=london)
+        assert before == datetime(2026, 11, 24, 7, 30, tzinfo=london)
+        summer = trigger.get_next_fire_time(None, datetime(2026, 7, 1, 8, 0, tzinfo=london))
+        assert summer.utcoffset() == timedelta(hours=1) and (summer.hour, summer.minute) == (7, 30)
+    finally:
+        scheduler.shutdown(wait=False)
