@@ -82,8 +82,13 @@ def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
             feed = store.add_feed(s, f"https://feed{i}.example/rss", None, now)
             parsed = parse_feed(path.read_bytes(), feed.url, now=now)
             counts = store.save_entries(s, feed.id, parsed.entries, now - timedelta(hours=2))
-            tag_and_save(s, ruleset, {k: (e.title, e.summary_text, e.content_html) for k, e in counts.changed.items()},
-                         now, new=counts.created)  # fmt: skip
+            tag_and_save(
+                s,
+                ruleset,
+                {k: (e.title, e.summary_text, e.content_html) for k, e in counts.changed.items()},
+                now,
+                new=counts.created,
+            )
     combos = [c for n in range(1, 4) for c in itertools.combinations(ruleset.slugs, n)]
     confirmed = now - timedelta(days=1)
     with session_scope(engine) as s:
@@ -119,8 +124,12 @@ def main() -> None:
     args = parser.parse_args()
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp, smtp_sink() as port:
-        settings = Settings(database_url=args.database_url or f"sqlite:///{tmp}/bench.db", mail_url=f"smtp://127.0.0.1:{port}",
-                            secret_key="bench", delivery=DeliverySettings(connections=4))  # fmt: skip
+        settings = Settings(
+            database_url=args.database_url or f"sqlite:///{tmp}/bench.db",
+            mail_url=f"smtp://127.0.0.1:{port}",
+            secret_key="bench",
+            delivery=DeliverySettings(connections=4),
+        )
         readers = populate(settings, args.subscribers, now)
         engine = make_engine(settings.database_url)
         ruleset = load_rules(ROOT / "config" / "topics.toml")
@@ -134,8 +143,10 @@ def main() -> None:
         if report.sent != plan.queued or report.failed:
             sys.exit(f"benchmark run went wrong: queued {plan.queued}, sent {report.sent}, failed {report.failed}")
 
-        sample = ("From: Digest <digest@localhost>\r\nTo: {to}\r\nSubject: Digest\r\n"
-                  "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "A line of a digest.\r\n" * 400)  # fmt: skip
+        sample = (
+            "From: Digest <digest@localhost>\r\nTo: {to}\r\nSubject: Digest\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "A line of a digest.\r\n" * 400
+        )
         messages = [sample.format(to=reader).encode() for reader in readers[: report.sent]]
         started = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", port) as smtp:
@@ -145,8 +156,10 @@ def main() -> None:
         engine.dispose()
 
     sent = report.sent
-    print(f"send: {args.subscribers:,} subscribers, {sent:,} digests ({plan.empty:,} had nothing new), "
-          f"{len(ruleset.slugs)} topics, {settings.delivery.connections} SMTP connections")  # fmt: skip
+    print(
+        f"send: {args.subscribers:,} subscribers, {sent:,} digests ({plan.empty:,} had nothing new), "
+        f"{len(ruleset.slugs)} topics, {settings.delivery.connections} SMTP connections"
+    )
     print(f"  bare smtplib, pre-built messages   {sent / baseline:9,.0f} messages/s")
     print(f"  digest send (plan {planned:.1f} s + deliver) {sent / elapsed:9,.0f} digests/s")
     print(f"  ratio digest / bare smtplib        {baseline / elapsed:9.2f}   (target >= 0.5)")

@@ -71,9 +71,12 @@ def poll_job() -> None:
         report = poll_feeds(rt.engine, s.feeds, s.user_agent(__version__), rt.ruleset)
     log.info(
         "poll: %d feeds polled, %d ok, %d not modified, %d failed, %d new stories",
-        len(report.outcomes), report.count("ok"), report.count("not-modified"),
-        report.count("error") + report.count("gone"), report.new_stories,
-    )  # fmt: skip
+        len(report.outcomes),
+        report.count("ok"),
+        report.count("not-modified"),
+        report.count("error") + report.count("gone"),
+        report.new_stories,
+    )
 
 
 def send_job() -> None:
@@ -84,8 +87,14 @@ def send_job() -> None:
         plan = plan_edition(rt.engine, rt.settings, rt.ruleset, datetime.now(UTC)) if mine else None
     report = deliver_queued(rt.engine, rt.settings, rt.ruleset, rt.signer, stop=rt.stop)
     queued = f"{plan.queued} queued, {plan.empty} with nothing new" if plan else "planned by another worker"
-    log.info("send: %s; sent %d, failed %d, retrying %d, cancelled %d", queued, report.sent, report.failed,
-             report.retrying, report.cancelled)  # fmt: skip
+    log.info(
+        "send: %s; sent %d, failed %d, retrying %d, cancelled %d",
+        queued,
+        report.sent,
+        report.failed,
+        report.retrying,
+        report.cancelled,
+    )
 
 
 def retry_job() -> None:
@@ -137,8 +146,13 @@ def run_scheduler(settings: Settings, engine: Engine, ruleset: Ruleset, tick_sec
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     scheduler.resume()
-    log.info("running: poll every %d s, send daily at %s %s, retries every %d min", tick_seconds,
-             settings.digest.send_time, settings.digest.timezone, RETRY_MINUTES)  # fmt: skip
+    log.info(
+        "running: poll every %d s, send daily at %s %s, retries every %d min",
+        tick_seconds,
+        settings.digest.send_time,
+        settings.digest.timezone,
+        RETRY_MINUTES,
+    )
     stopping.wait()
     scheduler.shutdown(wait=True)
     log.info("stopped")

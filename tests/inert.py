@@ -4,9 +4,46 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-SAFE_TAGS = {"a", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre", "strong", "ul", "abbr", "cite",
-             "dd", "del", "dl", "dt", "h2", "h3", "h4", "h5", "h6", "hr", "q", "s", "small", "sub", "sup", "table",
-             "tbody", "td", "tfoot", "th", "thead", "tr", "u"}  # fmt: skip
+SAFE_TAGS = {
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "ul",
+    "abbr",
+    "cite",
+    "dd",
+    "del",
+    "dl",
+    "dt",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "q",
+    "s",
+    "small",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+}
 
 
 class Inspector(HTMLParser):

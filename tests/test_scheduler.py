@@ -33,9 +33,14 @@ def runtime(engine: Engine, settings: Settings, ruleset: Ruleset) -> Runtime:
     return Runtime(settings, engine, ruleset, make_signer(settings, engine))
 
 
-def test_jobs_poll_due_feeds_and_send_the_edition(engine: Engine, database_url: str, ruleset: Ruleset,
-                                                  feed_server: FeedServer, tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_jobs_poll_due_feeds_and_send_the_edition(
+    engine: Engine,
+    database_url: str,
+    ruleset: Ruleset,
+    feed_server: FeedServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     settings = Settings(database_url=database_url, mail_url=f"file://{tmp_path}/outbox", secret_key="k")
     subscribe(
         engine, settings, "deep@example.org", ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset
@@ -54,8 +59,9 @@ def test_jobs_poll_due_feeds_and_send_the_edition(engine: Engine, database_url: 
     assert [m["To"] for m in messages(tmp_path / "outbox")] == ["deep@example.org"]
 
 
-def test_a_send_missed_during_downtime_runs_once(engine: Engine, database_url: str, ruleset: Ruleset,
-                                                 tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_a_send_missed_during_downtime_runs_once(
+    engine: Engine, database_url: str, ruleset: Ruleset, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(database_url=database_url, mail_url=f"file://{tmp_path}/outbox", secret_key="k")
     first = build_scheduler(runtime(engine, settings, ruleset), 3600)
     first.shutdown(wait=True)
@@ -80,12 +86,17 @@ def test_a_send_missed_during_downtime_runs_once(engine: Engine, database_url: s
 
 
 def test_digest_run_stops_cleanly_on_sigterm(tmp_path: Path, feed_server: FeedServer) -> None:
-    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/run.db", "DIGEST_TOPICS_FILE": str(TOPICS),
-           "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+        "DIGEST_TOPICS_FILE": str(TOPICS),
+        "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox",
+    }
     digest = [sys.executable, "-m", "digest"]
     subprocess.run([*digest, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*digest, "feeds", "add", feed_server.add("/wire.xml", Route(SAMPLE))], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [*digest, "feeds", "add", feed_server.add("/wire.xml", Route(SAMPLE))], env=env, check=True, capture_output=True
+    )
     process = subprocess.Popen([*digest, "run", "--tick", "1"], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
@@ -113,8 +124,9 @@ def test_the_send_job_fires_at_the_configured_local_time(engine: Engine, databas
 
     from digest.config import DigestSettings
 
-    settings = Settings(database_url=database_url, secret_key="k",
-                        digest=DigestSettings(timezone="Europe/London", send_time="07:30"))  # fmt: skip
+    settings = Settings(
+        database_url=database_url, secret_key="k", digest=DigestSettings(timezone="Europe/London", send_time="07:30")
+    )
     scheduler = build_scheduler(runtime(engine, settings, ruleset), 60)
     try:
         trigger = scheduler.get_job("send").trigger

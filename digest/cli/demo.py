@@ -37,9 +37,13 @@ SAMPLE_READERS = [
 
 @click.command()
 @click.option(
-    "--dir", "workdir", default="var/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+    "--dir",
+    "workdir",
+    default="var/demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="Where the demo keeps its database, outbox and preview (recreated on every run).",
-)  # fmt: skip
+)
 @pass_app
 def demo(app: AppContext, workdir: Path) -> None:
     """Run the pipeline end to end on the bundled sample feeds and sample subscribers."""

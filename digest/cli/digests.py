@@ -26,20 +26,29 @@ def send(app: AppContext, dry_run: bool) -> None:
     plan = plan_edition(engine, app.settings, ruleset, now, dry_run=dry_run)
     editions = ", ".join(f"{f} {e.partition(':')[2]}" for f, e in plan.editions.items())
     if dry_run:
-        click.echo(f"editions {editions}: {plan.queued} digests would be sent, {plan.empty} subscribers have "
-                   f"nothing new, {plan.already} already have this edition")  # fmt: skip
+        click.echo(
+            f"editions {editions}: {plan.queued} digests would be sent, {plan.empty} subscribers have "
+            f"nothing new, {plan.already} already have this edition"
+        )
         return
     signer = make_signer(app.settings, engine)
     with Progress(
-        TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=app.console,
+        TextColumn("sending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=app.console,
         transient=True,
-    ) as progress:  # fmt: skip
+    ) as progress:
         task = progress.add_task("", total=None)
         report = deliver_queued(
-            engine, app.settings, ruleset, signer,
+            engine,
+            app.settings,
+            ruleset,
+            signer,
             on_start=lambda n: progress.update(task, total=n),
             on_message=lambda _outcome: progress.advance(task),
-        )  # fmt: skip
+        )
     click.echo(
         f"editions {editions}: sent {report.sent}, skipped-empty {plan.empty}, failed {report.failed}, "
         f"retrying later {report.retrying}, not sent (unsubscribed meanwhile) {report.cancelled}"
@@ -60,8 +69,9 @@ def preview(app: AppContext, email: str, out: Path | None, as_text: bool) -> Non
     except InvalidEmail as exc:
         raise BadInput(str(exc)) from None
     engine = app.engine()
-    message = preview_message(engine, app.settings, app.ruleset(), make_signer(app.settings, engine), address,
-                              datetime.now(UTC))  # fmt: skip
+    message = preview_message(
+        engine, app.settings, app.ruleset(), make_signer(app.settings, engine), address, datetime.now(UTC)
+    )
     if message is None:
         raise UserError(f"no subscriber has the address {address}")
     body = _part(message, "plain" if as_text else "html")

@@ -84,9 +84,14 @@ def poll(app: AppContext, all_feeds: bool) -> None:
     settings = app.settings
     app.ruleset()  # a broken rules file stops the poll before anything is fetched
     with Progress(
-        TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=app.console, transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("polling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=app.console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("", total=None)
 
         def started(total: int) -> None:
@@ -96,9 +101,14 @@ def poll(app: AppContext, all_feeds: bool) -> None:
             progress.update(task, advance=1, description=outcome.url)
 
         report = poll_feeds(
-            engine, settings.feeds, settings.user_agent(__version__), app.ruleset(), all_feeds=all_feeds,
-            on_start=started, on_feed=finished,
-        )  # fmt: skip
+            engine,
+            settings.feeds,
+            settings.user_agent(__version__),
+            app.ruleset(),
+            all_feeds=all_feeds,
+            on_start=started,
+            on_feed=finished,
+        )
     for outcome in report.outcomes:
         if outcome.status in ("error", "gone"):
             app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False)

@@ -41,9 +41,15 @@ def add(app: AppContext, email: str, topics: str, frequency: str | None, confirm
     try:
         with session_scope(app.engine()) as session:
             add_subscriber(
-                session, app.settings, email, _topics(topics), frequency or app.settings.signup.default_frequency,
-                confirmed, ruleset.slugs, datetime.now(UTC),
-            )  # fmt: skip
+                session,
+                app.settings,
+                email,
+                _topics(topics),
+                frequency or app.settings.signup.default_frequency,
+                confirmed,
+                ruleset.slugs,
+                datetime.now(UTC),
+            )
     except (InvalidEmail, InvalidChoice) as exc:
         raise BadInput(str(exc)) from None
     except AddRefused as exc:
@@ -65,9 +71,14 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
     ) as progress:
         task = progress.add_task("", total=file.stat().st_size)
         report = import_csv(
-            engine, app.settings, file, ruleset.slugs, default_topics=_topics(default_topics),
-            default_frequency=frequency, on_progress=lambda done, total: progress.update(task, completed=done),
-        )  # fmt: skip
+            engine,
+            app.settings,
+            file,
+            ruleset.slugs,
+            default_topics=_topics(default_topics),
+            default_frequency=frequency,
+            on_progress=lambda done, total: progress.update(task, completed=done),
+        )
     for line, reason in report.skipped:
         click.echo(f"line {line}: skipped: {reason}")
     for line, problem in report.errors:

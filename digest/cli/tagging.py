@@ -36,8 +36,10 @@ def tag(app: AppContext) -> None:
             out.write(json.dumps({"line": number, "error": str(exc)}) + "\n")
             continue
         tagging = tag_story(ruleset, item["title"], item.get("summary") or "", item.get("content") or "")
-        out.write(json.dumps({"id": item.get("id"), "topics": list(tagging.topics), "why": tagging.why},
-                             ensure_ascii=False) + "\n")  # fmt: skip
+        out.write(
+            json.dumps({"id": item.get("id"), "topics": list(tagging.topics), "why": tagging.why}, ensure_ascii=False)
+            + "\n"
+        )
         out.flush()
 
 
@@ -63,15 +65,20 @@ def retag(app: AppContext) -> None:
     ruleset = app.ruleset()
     engine = app.engine()
     with Progress(
-        TextColumn("tagging"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=app.console, transient=True,
-    ) as progress:  # fmt: skip
+        TextColumn("tagging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=app.console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("", total=None)
         report = retag_stories(
-            engine, ruleset,
+            engine,
+            ruleset,
             total=lambda n: progress.update(task, total=n),
             advance=lambda n: progress.advance(task, n),
-        )  # fmt: skip
+        )
     click.echo(f"retagged {report.stories} stories with {ruleset.source}: {report.changed} changed")
     for topic in sorted(set(report.gained) | set(report.lost)):
         click.echo(f"  {topic}: +{report.gained[topic]} gained, -{report.lost[topic]} lost")

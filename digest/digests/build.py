@@ -113,8 +113,9 @@ def preview_message(
         chosen = selection_for(settings, ruleset, candidates, person, since_for(settings, person, last, now))
         names = {t.slug: t.name for t in ruleset.topics}
         rendered = render_digest(settings, names, chosen, person.topic_slugs, person.frequency, edition)
-        return digest_message(settings, rendered, person.email, links_for(settings, signer, person), edition,
-                              person.link_key)  # fmt: skip
+        return digest_message(
+            settings, rendered, person.email, links_for(settings, signer, person), edition, person.link_key
+        )
 
 
 def preview_for_choice(
@@ -129,6 +130,10 @@ def preview_for_choice(
     names = {t.slug: t.name for t in ruleset.topics}
     rendered = render_digest(settings, names, chosen, sorted(topics), frequency, edition)
     base = settings.base_url.rstrip("/")
-    sample = Links(confirm="", preferences=f"{base}/preferences/SAMPLE", unsubscribe=f"{base}/unsubscribe/SAMPLE",
-                   privacy=settings.policy_url)  # fmt: skip
+    sample = Links(
+        confirm="",
+        preferences=f"{base}/preferences/SAMPLE",
+        unsubscribe=f"{base}/unsubscribe/SAMPLE",
+        privacy=settings.policy_url,
+    )
     return digest_message(settings, rendered, "reader@example.org", sample, edition, "preview")

@@ -169,8 +169,9 @@ def _prepare_batch(
             key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids)
             rendered = renderings.get(key)
             if rendered is None:
-                rendered = renderings[key] = render_digest(settings, names, selection, person.topic_slugs,
-                                                           person.frequency, row.edition)  # fmt: skip
+                rendered = renderings[key] = render_digest(
+                    settings, names, selection, person.topic_slugs, person.frequency, row.edition
+                )
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
             ident = message_id(settings, row.edition, person.link_key)

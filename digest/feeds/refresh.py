@@ -201,9 +201,13 @@ def _store_result(
     if result.gone:
         with session_scope(engine) as session:
             store.record_poll(
-                session, feed_id, now=now, next_poll_at=regular, status="disabled",
+                session,
+                feed_id,
+                now=now,
+                next_poll_at=regular,
+                status="disabled",
                 error="HTTP 410 Gone: the publisher removed this feed; polling stopped",
-            )  # fmt: skip
+            )
         log.warning("feed %s: gone (410), disabled", url)
         return FeedOutcome(url, "gone", message="HTTP 410 Gone")
     if parsed is None:
@@ -221,12 +225,24 @@ def _store_result(
         stories = {sid: (e.title, e.summary_text, e.content_html) for sid, e in counts.changed.items()}
         tag_and_save(session, ruleset, stories, now, new=counts.created)
         store.record_poll(
-            session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to,
-            etag=result.etag, last_modified=result.last_modified, title=parsed.title, site_url=parsed.site_url,
-        )  # fmt: skip
+            session,
+            feed_id,
+            now=now,
+            next_poll_at=regular,
+            status="ok",
+            moved_to=result.moved_to,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            title=parsed.title,
+            site_url=parsed.site_url,
+        )
     message = parsed.warning and f"read with a warning: {parsed.warning}"
     log.info(
         "feed %s: %d new, %d updated, %d merged%s",
-        url, counts.new, counts.updated, counts.merged, f" ({message})" if message else "",
-    )  # fmt: skip
+        url,
+        counts.new,
+        counts.updated,
+        counts.merged,
+        f" ({message})" if message else "",
+    )
     return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message)

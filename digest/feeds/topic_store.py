@@ -51,11 +51,16 @@ def save_taggings(
     """
     changes: dict[int, TopicChange] = {}
     rows = [
-        {"story_id": story_id, "topic": topic, "origin": "rule", "updated_at": now,
-         "why": json.dumps(taggings[story_id][1].get(topic, []), ensure_ascii=False)}
+        {
+            "story_id": story_id,
+            "topic": topic,
+            "origin": "rule",
+            "updated_at": now,
+            "why": json.dumps(taggings[story_id][1].get(topic, []), ensure_ascii=False),
+        }
         for story_id in new
         for topic in taggings[story_id][0]
-    ]  # fmt: skip
+    ]
     if rows:
         session.execute(insert(StoryTopic), rows)
     for story_id in new:

@@ -73,9 +73,15 @@ class MessageTemplate:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         message = build_message(
-            sender=sender, to=TO_PLACEHOLDER, subject=subject, text=_TEXT_BODY, html=_HTML_BODY, reply_to=reply_to,
-            message_id=ID_PLACEHOLDER, headers=headers,
-        )  # fmt: skip
+            sender=sender,
+            to=TO_PLACEHOLDER,
+            subject=subject,
+            text=_TEXT_BODY,
+            html=_HTML_BODY,
+            reply_to=reply_to,
+            message_id=ID_PLACEHOLDER,
+            headers=headers,
+        )
         raw = message.as_bytes()
         # Both parts were built quoted-printable: the placeholder bodies came through unchanged.
         assert raw.count(_TEXT_BODY.encode()) == 1 and raw.count(_HTML_BODY.encode()) == 1

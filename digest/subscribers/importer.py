@@ -84,9 +84,14 @@ def add_subscriber(
     action = "imported" if method == "import" else "added-by-editor"
     claim = "; consent confirmed by the editor" if confirmed else "; awaiting the subscriber's confirmation"
     store.record_consent(
-        session, subscriber, action, method, now, policy_version=settings.privacy.policy_version,
+        session,
+        subscriber,
+        action,
+        method,
+        now,
+        policy_version=settings.privacy.policy_version,
         detail=f"topics: {', '.join(chosen)}; frequency: {frequency}{claim}",
-    )  # fmt: skip
+    )
 
 
 def import_csv(
@@ -212,6 +217,10 @@ def _listmonk_row(line: int, cell: dict[str, str], default_topics: list[str], fr
     if status not in ("enabled", "disabled", "blocklisted"):
         raise ValueError(f"unknown listmonk status '{cell['status']}'")
     return Row(
-        line, cell["email"], [str(t) for t in topics], str(attributes.get("frequency") or frequency),
-        status == "enabled", f"listmonk:{status}",
-    )  # fmt: skip
+        line,
+        cell["email"],
+        [str(t) for t in topics],
+        str(attributes.get("frequency") or frequency),
+        status == "enabled",
+        f"listmonk:{status}",
+    )

@@ -82,9 +82,15 @@ def request_subscription(
     subscriber.frequency = frequency
     store.set_topics(session, subscriber, chosen)
     store.record_consent(
-        session, subscriber, "requested", "web", now, policy_version=settings.privacy.policy_version,
-        detail=_detail(chosen, frequency), **_client_fields(settings, client),
-    )  # fmt: skip
+        session,
+        subscriber,
+        "requested",
+        "web",
+        now,
+        policy_version=settings.privacy.policy_version,
+        detail=_detail(chosen, frequency),
+        **_client_fields(settings, client),
+    )
     if recent:
         return SignupOutcome("none", subscriber)
     subscriber.last_mail_request_at = now
@@ -104,9 +110,15 @@ def confirm(
     # Asking again, by a link only the address's owner has, is a new consent: the old opt-out is lifted.
     store.unsuppress(session, address_hash(session, subscriber.email))
     store.record_consent(
-        session, subscriber, "confirmed", "email-link", now, policy_version=settings.privacy.policy_version,
-        detail=_detail(subscriber.topic_slugs, subscriber.frequency), **_client_fields(settings, client),
-    )  # fmt: skip
+        session,
+        subscriber,
+        "confirmed",
+        "email-link",
+        now,
+        policy_version=settings.privacy.policy_version,
+        detail=_detail(subscriber.topic_slugs, subscriber.frequency),
+        **_client_fields(settings, client),
+    )
     return True
 
 
@@ -124,9 +136,15 @@ def update_preferences(
     subscriber.frequency = frequency
     store.set_topics(session, subscriber, chosen)
     store.record_consent(
-        session, subscriber, "preferences", "web", now, policy_version=subscriber.policy_version,
-        detail=_detail(chosen, frequency), **_client_fields(settings, client),
-    )  # fmt: skip
+        session,
+        subscriber,
+        "preferences",
+        "web",
+        now,
+        policy_version=subscriber.policy_version,
+        detail=_detail(chosen, frequency),
+        **_client_fields(settings, client),
+    )
 
 
 def accept_policy(
@@ -134,9 +152,14 @@ def accept_policy(
 ) -> None:
     subscriber.policy_version = settings.privacy.policy_version
     store.record_consent(
-        session, subscriber, "policy-accepted", "web", now, policy_version=settings.privacy.policy_version,
+        session,
+        subscriber,
+        "policy-accepted",
+        "web",
+        now,
+        policy_version=settings.privacy.policy_version,
         **_client_fields(settings, client),
-    )  # fmt: skip
+    )
 
 
 def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: datetime) -> bool:

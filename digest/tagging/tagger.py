@@ -14,8 +14,18 @@ from digest.tagging.rules import Rule, Ruleset
 
 # Typographic quotes, hyphens and dashes are folded before matching, so phrases written with plain
 # ASCII match text that uses them.
-_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-",
-                       "\u00a0": " ", "\u00ad": ""})  # fmt: skip
+_FOLD = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+        "\u00ad": "",
+    }
+)
 
 
 _SPACES = re.compile(r"\s+")

@@ -51,34 +51,50 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     async def bad_link(request: Request, exc: LinkProblem) -> HTMLResponse:
         if exc.expired:
             return message_page(
-                request, "This link has expired",
+                request,
+                "This link has expired",
                 "Links to confirm a subscription work for a limited time. Sign up again to get a new one.",
-                status=exc.status, link={"url": "/", "text": "Go to the sign-up form"},
-            )  # fmt: skip
+                status=exc.status,
+                link={"url": "/", "text": "Go to the sign-up form"},
+            )
         return message_page(
-            request, "This link is not valid",
+            request,
+            "This link is not valid",
             "It may have been copied incompletely, or it is no longer in use. Links in our mails work as sent.",
-            status=exc.status, link={"url": "/", "text": "Go to the sign-up form"},
-        )  # fmt: skip
+            status=exc.status,
+            link={"url": "/", "text": "Go to the sign-up form"},
+        )
 
     @app.exception_handler(editor_auth.NotSignedIn)
     async def sign_in_first(request: Request, exc: editor_auth.NotSignedIn) -> Response:
         if request.method == "GET":
             return RedirectResponse("/editor/login", status_code=303)
-        return message_page(request, "Sign in first", "This page is for editors.", status=403,
-                            link={"url": "/editor/login", "text": "Sign in"})  # fmt: skip
+        return message_page(
+            request,
+            "Sign in first",
+            "This page is for editors.",
+            status=403,
+            link={"url": "/editor/login", "text": "Sign in"},
+        )
 
     @app.exception_handler(FormExpired)
     async def form_expired(request: Request, exc: FormExpired) -> HTMLResponse:
         return message_page(
-            request, "This form has expired",
-            "For your safety, forms work for a limited time. Reload the page and try again.", status=403,
-        )  # fmt: skip
+            request,
+            "This form has expired",
+            "For your safety, forms work for a limited time. Reload the page and try again.",
+            status=403,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
         heading = {404: "Page not found", 405: "Not allowed here"}.get(exc.status_code, "Something went wrong")
-        return message_page(request, heading, "Start again from the sign-up form.", status=exc.status_code,
-                            link={"url": "/", "text": "Go to the sign-up form"})  # fmt: skip
+        return message_page(
+            request,
+            heading,
+            "Start again from the sign-up form.",
+            status=exc.status_code,
+            link={"url": "/", "text": "Go to the sign-up form"},
+        )
 
     return app

@@ -79,17 +79,27 @@ async def login(request: Request) -> Response:
     now = datetime.now(UTC)
     with session_scope(web.engine) as session:
         if _too_many_attempts(session, request, username, now):
-            return render(request, "editor_login.html", 429, error="Too many attempts. Wait a while and try again.",
-                          username=username)  # fmt: skip
+            return render(
+                request,
+                "editor_login.html",
+                429,
+                error="Too many attempts. Wait a while and try again.",
+                username=username,
+            )
         editor = editors.check_login(session, username, password, now)
         if editor is None:
             return render(request, "editor_login.html", 401, error="Wrong name or password.", username=username)
         cookie = web.signer.make("session", editor.session_key)
     response = RedirectResponse("/editor/", status_code=303)
     response.set_cookie(
-        COOKIE, cookie, max_age=SESSION_SECONDS, path="/editor", httponly=True, samesite="strict",
+        COOKIE,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path="/editor",
+        httponly=True,
+        samesite="strict",
         secure=web.settings.base_url.startswith("https://"),
-    )  # fmt: skip
+    )
     return response
 
 

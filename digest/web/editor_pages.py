@@ -42,8 +42,15 @@ def feeds(request: Request) -> HTMLResponse:
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
         rows = store.list_feeds(session)
-        return render(request, "editor_feeds.html", editor=editor, csrf=csrf_token(web, editor), rows=rows,
-                      note=request.query_params.get("note"), section="feeds")  # fmt: skip
+        return render(
+            request,
+            "editor_feeds.html",
+            editor=editor,
+            csrf=csrf_token(web, editor),
+            rows=rows,
+            note=request.query_params.get("note"),
+            section="feeds",
+        )
 
 
 @router.post("/feeds", response_model=None)
@@ -78,9 +85,14 @@ async def feed_action(request: Request, feed_id: int, action: str) -> Response:
     settings = web.settings
     # The poll runs its own event loop: off this one, in a worker thread.
     report = await run_in_threadpool(
-        poll_feeds, web.engine, settings.feeds, settings.user_agent(__version__), web.ruleset, all_feeds=True,
+        poll_feeds,
+        web.engine,
+        settings.feeds,
+        settings.user_agent(__version__),
+        web.ruleset,
+        all_feeds=True,
         only=[feed_id],
-    )  # fmt: skip
+    )
     if not report.outcomes:
         return _back("/editor/feeds", "That feed is paused, disabled or being polled right now.")
     outcome = report.outcomes[0]
@@ -105,13 +117,25 @@ def stories(request: Request) -> HTMLResponse:
         tags = topic_store.topics_of(session, ids)
         manual = topic_store.manual_decisions_of(session, ids)
         rows = [
-            {"story": s, "sources": ", ".join(dict.fromkeys(src.feed.title or src.feed.url for src in s.sources)),
-             "topics": tags.get(s.id, {}), "manual": manual.get(s.id, {})}
+            {
+                "story": s,
+                "sources": ", ".join(dict.fromkeys(src.feed.title or src.feed.url for src in s.sources)),
+                "topics": tags.get(s.id, {}),
+                "manual": manual.get(s.id, {}),
+            }
             for s in found
-        ]  # fmt: skip
-        return render(request, "editor_stories.html", editor=editor, csrf=csrf_token(web, editor), rows=rows,
-                      topics=web.ruleset.topics, current=topic, note=request.query_params.get("note"),
-                      section="stories")  # fmt: skip
+        ]
+        return render(
+            request,
+            "editor_stories.html",
+            editor=editor,
+            csrf=csrf_token(web, editor),
+            rows=rows,
+            topics=web.ruleset.topics,
+            current=topic,
+            note=request.query_params.get("note"),
+            section="stories",
+        )
 
 
 @router.post("/stories/{story_id}/topics", response_model=None)
@@ -143,9 +167,17 @@ async def topics(request: Request) -> HTMLResponse:
             editor = require_editor(request, session)
         story_counts = topic_store.count_by_topic(session)
         reader_counts = subscribers.count_by_topic(session)
-        return render(request, "editor_topics.html", editor=editor, csrf=csrf_token(web, editor),
-                      topics=web.ruleset.topics, story_counts=story_counts, reader_counts=reader_counts,
-                      trial=trial, section="topics")  # fmt: skip
+        return render(
+            request,
+            "editor_topics.html",
+            editor=editor,
+            csrf=csrf_token(web, editor),
+            topics=web.ruleset.topics,
+            story_counts=story_counts,
+            reader_counts=reader_counts,
+            trial=trial,
+            section="topics",
+        )
 
 
 @router.get("/subscribers", response_class=HTMLResponse)
@@ -156,6 +188,15 @@ def people(request: Request) -> HTMLResponse:
         editor = require_editor(request, session)
         # A search shows at most 20 addresses, and only for 3 characters or more: no bulk listing.
         found = subscribers.search(session, query) if len(query) >= 3 else []
-        return render(request, "editor_subscribers.html", editor=editor, csrf=csrf_token(web, editor),
-                      by_status=subscribers.count_by_status(session), by_topic=subscribers.count_by_topic(session),
-                      topics=web.ruleset.topics, query=query, found=found, section="subscribers")  # fmt: skip
+        return render(
+            request,
+            "editor_subscribers.html",
+            editor=editor,
+            csrf=csrf_token(web, editor),
+            by_status=subscribers.count_by_status(session),
+            by_topic=subscribers.count_by_topic(session),
+            topics=web.ruleset.topics,
+            query=query,
+            found=found,
+            section="subscribers",
+        )

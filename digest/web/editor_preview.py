@@ -17,8 +17,17 @@ from digest.web.common import NO_STORE, WebState, render, state
 from digest.web.editor_auth import csrf_token, require_editor
 
 router = APIRouter(prefix="/editor")
-HEADERS = ("From", "Reply-To", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
-           "List-Unsubscribe-Post")  # fmt: skip
+HEADERS = (
+    "From",
+    "Reply-To",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 # The previewed mail is shown as the mail client would: no scripts, no forms, nothing remote.
 FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
 
@@ -50,11 +59,18 @@ def preview(request: Request) -> HTMLResponse:
     headers = [(name, str(message[name])) for name in HEADERS if message is not None and message[name]]
     text_part = message.get_body(("plain",)) if message is not None else None
     page = render(
-        request, "editor_preview.html", editor=editor, csrf=csrf, error=error, headers=headers,
+        request,
+        "editor_preview.html",
+        editor=editor,
+        csrf=csrf,
+        error=error,
+        headers=headers,
         text=str(text_part.get_content()) if text_part is not None else None,
         frame=f"/editor/preview/html?{request.url.query}" if message is not None else None,
-        topics=web.ruleset.topics, params=request.query_params, section="preview",
-    )  # fmt: skip
+        topics=web.ruleset.topics,
+        params=request.query_params,
+        section="preview",
+    )
     page.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'"
     )

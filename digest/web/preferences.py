@@ -86,9 +86,15 @@ async def save(request: Request, token: str) -> HTMLResponse:
         topics, frequency = form.get("topics", []), (form.get("frequency") or [""])[0]
         try:
             signup.update_preferences(
-                session, web.settings, subscriber, topics, frequency, web.ruleset.slugs, datetime.now(UTC),
+                session,
+                web.settings,
+                subscriber,
+                topics,
+                frequency,
+                web.ruleset.slugs,
+                datetime.now(UTC),
                 client_of(request),
-            )  # fmt: skip
+            )
         except signup.InvalidChoice as exc:
             return _page(request, web, token, subscriber, 400, error=str(exc))
         return _page(request, web, token, subscriber, saved=True)
@@ -132,6 +138,7 @@ async def erase(request: Request, token: str) -> HTMLResponse:
         subscriber, _form = await _checked_form(request, web, session, token)
         erase_subscriber(session, subscriber, datetime.now(UTC))
     return message_page(
-        request, "Your data is erased",
+        request,
+        "Your data is erased",
         "We deleted your address, your choices and the record of what we sent you. We will not write to you again.",
-    )  # fmt: skip
+    )

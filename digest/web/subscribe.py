@@ -17,13 +17,25 @@ from digest.web.common import client_of, message_page, render, send_quietly, sta
 router = APIRouter()
 
 
-def _form(request: Request, status: int = 200, error: str | None = None, email: str = "",
-          chosen: list[str] | None = None, frequency: str | None = None) -> HTMLResponse:  # fmt: skip
+def _form(
+    request: Request,
+    status: int = 200,
+    error: str | None = None,
+    email: str = "",
+    chosen: list[str] | None = None,
+    frequency: str | None = None,
+) -> HTMLResponse:
     web = state(request)
     return render(
-        request, "subscribe.html", status, error=error, email=email, topics=web.ruleset.topics,
-        chosen=chosen or [], frequency=frequency or web.settings.signup.default_frequency,
-    )  # fmt: skip
+        request,
+        "subscribe.html",
+        status,
+        error=error,
+        email=email,
+        topics=web.ruleset.topics,
+        chosen=chosen or [],
+        frequency=frequency or web.settings.signup.default_frequency,
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -74,10 +86,12 @@ def confirm(request: Request, token: str) -> HTMLResponse:
         subscriber = subscriber_from(session, web, "confirm", token, max_age)
         if subscriber.status == "unsubscribed":
             return message_page(
-                request, "This link is no longer valid",
+                request,
+                "This link is no longer valid",
                 "This address was unsubscribed after the link was sent. To subscribe again, use the sign-up form.",
-                status=410, link={"url": "/", "text": "Go to the sign-up form"},
-            )  # fmt: skip
+                status=410,
+                link={"url": "/", "text": "Go to the sign-up form"},
+            )
         signup.confirm(session, web.settings, subscriber, now, client_of(request))
         preferences = links_for(web.settings, web.signer, subscriber).preferences
     return message_page(
@@ -92,6 +106,8 @@ def confirm(request: Request, token: str) -> HTMLResponse:
 def privacy(request: Request) -> HTMLResponse:
     web = state(request)
     return render(
-        request, "privacy.html", policy_version=web.settings.privacy.policy_version,
+        request,
+        "privacy.html",
+        policy_version=web.settings.privacy.policy_version,
         stores_client_info=web.settings.privacy.store_client_info,
-    )  # fmt: skip
+    )

@@ -11,8 +11,11 @@ from tests.mailbox import messages, text_of
 
 
 def test_send_and_preview(database_url: str, feed_server: FeedServer, tmp_path: Path) -> None:
-    env = {"DIGEST_TOPICS_FILE": str(TOPICS), "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox",
-           "DIGEST_BASE_URL": "https://news.example"}  # fmt: skip
+    env = {
+        "DIGEST_TOPICS_FILE": str(TOPICS),
+        "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox",
+        "DIGEST_BASE_URL": "https://news.example",
+    }
     for email, topics in (("deep@example.org", "deepfakes"), ("kids@example.org", "child-protection")):
         assert run(database_url, "subscribers", "add", email, "--topics", topics, "--confirmed", env=env).exit_code == 0
     url = feed_server.add("/wire.xml", Route((SAMPLES / "cyberlaw-wire.xml").read_bytes()))

@@ -84,8 +84,11 @@ def test_add_poll_and_list_feeds_and_stories(database_url: str, feed_server: Fee
 def test_the_console_script_runs_the_demo(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "digest", "demo", "--dir", str(tmp_path / "demo")],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "added 4 sample subscribers" in result.stdout
     assert (

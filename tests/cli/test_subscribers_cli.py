@@ -12,8 +12,18 @@ ENV = {"DIGEST_TOPICS_FILE": str(TOPICS)}
 
 
 def test_add_list_export_erase(database_url: str, tmp_path: Path) -> None:
-    added = run(database_url, "subscribers", "add", "Ann@Example.org", "--topics", "deepfakes,ai-misuse",
-                "--frequency", "daily", "--confirmed", env=ENV)  # fmt: skip
+    added = run(
+        database_url,
+        "subscribers",
+        "add",
+        "Ann@Example.org",
+        "--topics",
+        "deepfakes,ai-misuse",
+        "--frequency",
+        "daily",
+        "--confirmed",
+        env=ENV,
+    )
     assert added.exit_code == 0 and added.output == "added ann@example.org (confirmed)\n"
     assert run(database_url, "subscribers", "add", "bob@example.org", "--topics", "deepfakes", env=ENV).exit_code == 0
     again = run(database_url, "subscribers", "add", "ann@example.org", "--topics", "deepfakes", env=ENV)
@@ -32,8 +42,10 @@ def test_add_list_export_erase(database_url: str, tmp_path: Path) -> None:
 
     exported = json.loads(run(database_url, "subscribers", "export", "ANN@example.org", env=ENV).output)
     assert (exported["email"], exported["status"], exported["topics"]) == (
-        "ann@example.org", "confirmed", ["ai-misuse", "deepfakes"],
-    )  # fmt: skip
+        "ann@example.org",
+        "confirmed",
+        ["ai-misuse", "deepfakes"],
+    )
     assert exported["consent_events"][0]["action"] == "added-by-editor"
 
     erased = run(database_url, "subscribers", "erase", "ann@example.org", env=ENV)

@@ -42,8 +42,9 @@ def ingest(
         tag_and_save(s, ruleset, stories, now, new=counts.created)
 
 
-def subscribe(engine: Engine, settings: Settings, email: str, topics: list[str], frequency: str, at: datetime,
-              ruleset: Ruleset) -> None:  # fmt: skip
+def subscribe(
+    engine: Engine, settings: Settings, email: str, topics: list[str], frequency: str, at: datetime, ruleset: Ruleset
+) -> None:
     with session_scope(engine) as s:
         add_subscriber(s, settings, email, topics, frequency, True, ruleset.slugs, at)
         person = subscribers.by_email(s, email)

@@ -44,8 +44,12 @@ def states(engine: Engine) -> dict[str, str]:
 def test_smtp_delivery_retries_temporary_and_fails_permanent_errors(
     engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
 ) -> None:
-    settings = Settings(database_url=database_url, mail_url=smtp_server.url, secret_key="k",
-                        delivery=DeliverySettings(connections=2, retry_minutes=1, max_failures=1))  # fmt: skip
+    settings = Settings(
+        database_url=database_url,
+        mail_url=smtp_server.url,
+        secret_key="k",
+        delivery=DeliverySettings(connections=2, retry_minutes=1, max_failures=1),
+    )
     readers = [f"r{i}@example.org" for i in range(6)] + ["gone@example.org", "busy@example.org"]
     newsroom(engine, settings, ruleset, readers)
     smtp_server.sink.refuse = {"gone@example.org": "550 5.1.1 No such user", "busy@example.org": "451 4.3.0 Busy"}
@@ -93,8 +97,12 @@ def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
     engine: Engine, database_url: str, ruleset: Ruleset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "outbox"
-    settings = Settings(database_url=database_url, mail_url=f"file://{folder}", secret_key="k",
-                        delivery=DeliverySettings(connections=1, claim_timeout_minutes=1))  # fmt: skip
+    settings = Settings(
+        database_url=database_url,
+        mail_url=f"file://{folder}",
+        secret_key="k",
+        delivery=DeliverySettings(connections=1, claim_timeout_minutes=1),
+    )
     readers = [f"r{i}@example.org" for i in range(10)]
     newsroom(engine, settings, ruleset, readers)
     crashing = CrashingOutbox(folder, crash_at=4)
@@ -125,13 +133,17 @@ def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
 def test_what_arrives_over_smtp_is_signed_and_inert(
     engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
 ) -> None:
-    settings = Settings(database_url=database_url, mail_url=smtp_server.url, secret_key="k",
-                        base_url="https://news.example")  # fmt: skip
+    settings = Settings(
+        database_url=database_url, mail_url=smtp_server.url, secret_key="k", base_url="https://news.example"
+    )
     subscribe(engine, settings, "deep@example.org", ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
     hostile = rss(
-        ("Deepfake\r\nBcc: victim@example.org <script>x()</script>", "javascript:alert(1)",
-         '<img src="https://tracker.example/p.gif"><a href="javascript:x()" onclick="y()">deepfake</a>'),
-    )  # fmt: skip
+        (
+            "Deepfake\r\nBcc: victim@example.org <script>x()</script>",
+            "javascript:alert(1)",
+            '<img src="https://tracker.example/p.gif"><a href="javascript:x()" onclick="y()">deepfake</a>',
+        ),
+    )
     ingest(engine, ruleset, hostile, DAY0)
     plan_edition(engine, settings, ruleset, DAY0 + timedelta(hours=1))
     assert deliver_queued(engine, settings, ruleset, make_signer(settings, engine)).sent == 1

@@ -13,8 +13,16 @@ ORDER = ("deepfakes", "child-protection", "ai-misuse")
 
 def story(i: int, topics: set[str], hours_ago: int, seen_hours_ago: int | None = None) -> Candidate:
     seen = NOW - timedelta(hours=hours_ago if seen_hours_ago is None else seen_hours_ago)
-    return Candidate(i, f"Story {i}", f"https://n.example/{i}", "", NOW - timedelta(hours=hours_ago), seen,
-                     frozenset(topics), ("Feed",))  # fmt: skip
+    return Candidate(
+        i,
+        f"Story {i}",
+        f"https://n.example/{i}",
+        "",
+        NOW - timedelta(hours=hours_ago),
+        seen,
+        frozenset(topics),
+        ("Feed",),
+    )
 
 
 def test_a_story_with_two_of_the_readers_topics_appears_once_under_the_first() -> None:

@@ -37,8 +37,9 @@ NEWS = rss(
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, mail_url=f"file://{tmp_path}/outbox", secret_key="k",
-                    base_url="https://news.example")  # fmt: skip
+    return Settings(
+        database_url=database_url, mail_url=f"file://{tmp_path}/outbox", secret_key="k", base_url="https://news.example"
+    )
 
 
 def send(engine: Engine, settings: Settings, ruleset: Ruleset, now: datetime) -> tuple[int, int, int]:
@@ -158,12 +159,15 @@ def test_headers_links_and_parts(engine: Engine, settings: Settings, ruleset: Ru
 def test_hostile_feed_content_comes_out_inert(engine: Engine, settings: Settings, ruleset: Ruleset) -> None:
     subscribe(engine, settings, "deep@example.org", ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
     hostile = rss(
-        ("Deepfake <script>alert(1)</script> law\r\nBcc: victim@example.org", "javascript:alert(1)",
-         '<img src="https://tracker.example/p.gif" onerror="x()"><a href="javascript:evil()">deepfake</a>'
-         "<style>body{background:url(https://tracker.example/bg)}</style>"
-         "<div style='width:expression(alert(1))'>x</div>"),
+        (
+            "Deepfake <script>alert(1)</script> law\r\nBcc: victim@example.org",
+            "javascript:alert(1)",
+            '<img src="https://tracker.example/p.gif" onerror="x()"><a href="javascript:evil()">deepfake</a>'
+            "<style>body{background:url(https://tracker.example/bg)}</style>"
+            "<div style='width:expression(alert(1))'>x</div>",
+        ),
         ("Deepfake " + "very long title " * 500, "https://wire.example/long", "\udcff\udcfe invalid bytes deepfake"),
-    )  # fmt: skip
+    )
     ingest(engine, ruleset, hostile, DAY0)
     send(engine, settings, ruleset, DAY0 + timedelta(hours=2))
     (mail,) = messages(outbox_dir(settings))
@@ -180,8 +184,15 @@ def test_rendering_is_shared_between_readers_with_the_same_choices(
     engine: Engine, settings: Settings, ruleset: Ruleset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for i in range(6):
-        subscribe(engine, settings, f"r{i}@example.org", ["deepfakes"] if i < 4 else ["child-protection"], "daily",
-                  DAY0 - timedelta(days=1), ruleset)  # fmt: skip
+        subscribe(
+            engine,
+            settings,
+            f"r{i}@example.org",
+            ["deepfakes"] if i < 4 else ["child-protection"],
+            "daily",
+            DAY0 - timedelta(days=1),
+            ruleset,
+        )
     ingest(engine, ruleset, NEWS, DAY0)
     calls = []
     original = deliver_module.render_digest

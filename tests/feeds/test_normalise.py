@@ -98,8 +98,15 @@ def test_google_alert_redirects_are_unwrapped() -> None:
 
 
 def test_non_web_links_are_refused() -> None:
-    for link in ["javascript:alert(1)", "data:text/html,x", "mailto:a@b.example", "ftp://x.example/", "http://",
-                 "http://user:pw@host.example/", "http://[bad"]:  # fmt: skip
+    for link in [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "mailto:a@b.example",
+        "ftp://x.example/",
+        "http://",
+        "http://user:pw@host.example/",
+        "http://[bad",
+    ]:
         assert canonical_link(link) is None, link
 
 

@@ -56,9 +56,13 @@ def test_atom_and_rdf_samples_parse_with_utc_dates() -> None:
 
 @pytest.mark.parametrize(
     "date",
-    ["", "<pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate>", "<pubDate>Tue, 01 Jan 2099 00:00:00 GMT</pubDate>",
-     "<pubDate>next Tuesday</pubDate>"],
-)  # fmt: skip
+    [
+        "",
+        "<pubDate>Thu, 01 Jan 1970 00:00:00 GMT</pubDate>",
+        "<pubDate>Tue, 01 Jan 2099 00:00:00 GMT</pubDate>",
+        "<pubDate>next Tuesday</pubDate>",
+    ],
+)
 def test_missing_or_absurd_dates_are_left_for_first_seen(date: str) -> None:
     feed = parse_feed(rss(f"<item><title>A</title><link>https://s.example/a</link>{date}</item>"), "http://x/", now=NOW)
     assert feed.entries[0].published_at is None

@@ -83,8 +83,11 @@ def test_only_due_feeds_are_polled_unless_all(engine: Engine, settings: Settings
 def test_a_broken_feed_records_its_error_backs_off_and_keeps_its_stories(
     engine: Engine, settings: Settings, feed_server: FeedServer
 ) -> None:
-    answers = [Route(sample("policy-desk.xml")), Route(b"<html><body>Maintenance</body></html>", 200,
-               {"Content-Type": "text/html"}), Route(b"oops", 500)]  # fmt: skip
+    answers = [
+        Route(sample("policy-desk.xml")),
+        Route(b"<html><body>Maintenance</body></html>", 200, {"Content-Type": "text/html"}),
+        Route(b"oops", 500),
+    ]
     url = feed_server.add("/desk.xml", lambda request: answers.pop(0) if len(answers) > 1 else answers[0])
     good = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
     add(engine, url, good)
@@ -135,8 +138,11 @@ def test_retry_after_delays_the_next_poll(engine: Engine, settings: Settings, fe
 
 
 def test_a_story_in_two_feeds_is_stored_once(engine: Engine, settings: Settings, feed_server: FeedServer) -> None:
-    add(engine, feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml"))),
-        feed_server.add("/desk.xml", Route(sample("policy-desk.xml"))))  # fmt: skip
+    add(
+        engine,
+        feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml"))),
+        feed_server.add("/desk.xml", Route(sample("policy-desk.xml"))),
+    )
     report = poll_feeds(engine, settings.feeds, UA, RULES)
     assert report.new_stories == 9 and sum(o.merged for o in report.outcomes) == 1
     assert stories(engine) == 9

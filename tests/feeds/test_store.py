@@ -63,8 +63,11 @@ def test_an_updated_entry_updates_its_story_in_place(engine: Engine) -> None:
     with session_scope(engine) as s:
         (story,) = s.scalars(select(Story)).all()
         assert (story.title, story.summary_text, story.updated_at, story.first_seen_at) == (
-            "Final title", "more text", later, NOW,
-        )  # fmt: skip
+            "Final title",
+            "more text",
+            later,
+            NOW,
+        )
 
 
 def test_without_guid_the_link_identifies_the_entry_and_else_the_content(engine: Engine) -> None:

@@ -13,8 +13,9 @@ from tests.smtpserver import SmtpServer
 
 
 def message(to: str = "reader@example.org", subject: str = "Hello") -> object:
-    return build_message(sender=("Digest", "digest@example.org"), to=to, subject=subject, text="Body text.",
-                         html="<p>Body text.</p>")  # fmt: skip
+    return build_message(
+        sender=("Digest", "digest@example.org"), to=to, subject=subject, text="Body text.", html="<p>Body text.</p>"
+    )
 
 
 def test_the_file_outbox_writes_whole_messages_only(tmp_path: Path) -> None:
@@ -69,8 +70,12 @@ def test_unusable_mail_urls_are_refused(url: str) -> None:
 
 
 def test_header_values_cannot_carry_new_headers() -> None:
-    built = build_message(sender=("Digest\r\nBcc: x@evil.example", "digest@example.org"), to="r@example.org",
-                          subject="Hi\r\nBcc: victim@example.org\n\x00", text="x")  # fmt: skip
+    built = build_message(
+        sender=("Digest\r\nBcc: x@evil.example", "digest@example.org"),
+        to="r@example.org",
+        subject="Hi\r\nBcc: victim@example.org\n\x00",
+        text="x",
+    )
     raw = built.as_string()
     assert "\nBcc:" not in raw and built["Subject"] == "Hi Bcc: victim@example.org"
     assert header_text("a" * 500, limit=50).endswith("…")

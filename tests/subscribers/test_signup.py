@@ -17,8 +17,15 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(signup=SignupSettings(resend_window_minutes=60, per_address_per_hour=3, per_client_per_hour=5))
 
 
-def request(engine: Engine, email: str, *, at: datetime = NOW, ip: str | None = "192.0.2.1",
-            settings: Settings = SETTINGS, topics: tuple[str, ...] = ("deepfakes",)) -> str:  # fmt: skip
+def request(
+    engine: Engine,
+    email: str,
+    *,
+    at: datetime = NOW,
+    ip: str | None = "192.0.2.1",
+    settings: Settings = SETTINGS,
+    topics: tuple[str, ...] = ("deepfakes",),
+) -> str:
     with session_scope(engine) as s:
         outcome = signup.request_subscription(
             s, settings, email, topics, "daily", TOPICS, at, signup.Client(ip=ip, user_agent="Test/1.0")
@@ -100,9 +107,12 @@ def test_client_details_are_stored_only_when_configured(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("topics", "frequency", "message"),
-    [((), "daily", "choose at least one topic"), (("crypto",), "daily", "unknown topic crypto"),
-     (("deepfakes",), "hourly", "frequency must be daily or weekly")],
-)  # fmt: skip
+    [
+        ((), "daily", "choose at least one topic"),
+        (("crypto",), "daily", "unknown topic crypto"),
+        (("deepfakes",), "hourly", "frequency must be daily or weekly"),
+    ],
+)
 def test_choices_are_checked(topics: tuple[str, ...], frequency: str, message: str) -> None:
     with pytest.raises(signup.InvalidChoice, match=message):
         signup.check_choice(topics, frequency, TOPICS)

@@ -27,8 +27,15 @@ from tests.mailbox import link, messages
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Chromium on a machine without network: no background traffic, no sandbox (tests run as root).
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # CI installs Chromium and sets TEST_REQUIRE_BROWSER, so there a missing browser fails instead of skipping.
 pytestmark = pytest.mark.skipif(
@@ -43,8 +50,9 @@ def live_server(web_settings: Settings, engine: Engine, ruleset: Ruleset) -> Ite
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     settings = web_settings.model_copy(update={"base_url": base})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine, ruleset), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine, ruleset), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(100):
@@ -56,8 +64,9 @@ def live_server(web_settings: Settings, engine: Engine, ruleset: Ruleset) -> Ite
     thread.join(timeout=10)
 
 
-def test_subscribe_confirm_change_topics_unsubscribe(live_server: str, outbox: Path, engine: Engine,
-                                                     database_url: str) -> None:  # fmt: skip
+def test_subscribe_confirm_change_topics_unsubscribe(
+    live_server: str, outbox: Path, engine: Engine, database_url: str
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     shots = ARTIFACTS / f"browser-{database_url.split(':')[0].split('+')[0]}"
@@ -124,8 +133,13 @@ def test_editor_signs_in_previews_a_digest_and_checks_the_feeds(
     subscribe(
         engine, web_settings, "deep@example.org", ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset
     )
-    ingest(engine, ruleset, (ROOT / "config" / "sample-feeds" / "policy-desk.xml").read_bytes(), datetime.now(UTC),
-           feed_url="https://policy-desk.example/feed.atom")  # fmt: skip
+    ingest(
+        engine,
+        ruleset,
+        (ROOT / "config" / "sample-feeds" / "policy-desk.xml").read_bytes(),
+        datetime.now(UTC),
+        feed_url="https://policy-desk.example/feed.atom",
+    )
     shots = ARTIFACTS / f"editor-{database_url.split(':')[0].split('+')[0]}"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

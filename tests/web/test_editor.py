@@ -19,8 +19,15 @@ from tests.digests.helpers import ingest, subscribe
 from tests.httpserver import FeedServer, Route
 
 PASSWORD = "correct horse battery"
-PAGES = ["/editor/", "/editor/feeds", "/editor/stories", "/editor/topics", "/editor/subscribers", "/editor/preview",
-         "/editor/preview/html?email=a@example.org"]  # fmt: skip
+PAGES = [
+    "/editor/",
+    "/editor/feeds",
+    "/editor/stories",
+    "/editor/topics",
+    "/editor/subscribers",
+    "/editor/preview",
+    "/editor/preview/html?email=a@example.org",
+]
 FORMS = ["/editor/feeds", "/editor/feeds/1/poll", "/editor/stories/1/topics", "/editor/topics", "/editor/logout"]
 
 
@@ -95,8 +102,9 @@ def test_feeds_page_adds_pauses_and_polls(editor_client: TestClient, engine: Eng
     assert "Resumed" in resumed.text
 
 
-def test_stories_show_topics_and_why_and_take_manual_changes(editor_client: TestClient, engine: Engine,
-                                                            ruleset: Ruleset) -> None:  # fmt: skip
+def test_stories_show_topics_and_why_and_take_manual_changes(
+    editor_client: TestClient, engine: Engine, ruleset: Ruleset
+) -> None:
     ingest(engine, ruleset, (ROOT / "config" / "sample-feeds" / "policy-desk.xml").read_bytes(), datetime.now(UTC))
     page = editor_client.get("/editor/stories?topic=deepfakes")
     assert "Lawmakers pass bill criminalising sexually explicit deepfakes" in page.text
@@ -104,21 +112,33 @@ def test_stories_show_topics_and_why_and_take_manual_changes(editor_client: Test
     assert "<strong>deepfakes</strong>" in page.text and "deepfakes" in page.text
     with session_scope(engine) as s:
         story = next(st for st in story_store.list_stories(s) if st.title.startswith("Age-verification"))
-    changed = editor_client.post(f"/editor/stories/{story.id}/topics", data={"csrf": csrf(page.text),
-                                 "changes": "+deepfakes -child-protection"}, follow_redirects=True)  # fmt: skip
+    changed = editor_client.post(
+        f"/editor/stories/{story.id}/topics",
+        data={"csrf": csrf(page.text), "changes": "+deepfakes -child-protection"},
+        follow_redirects=True,
+    )
     assert f"Topics of story {story.id} changed" in changed.text
     with session_scope(engine) as s:
         assert set(topic_store.topics_of(s, [story.id])[story.id]) == {"deepfakes"}
-    bad = editor_client.post(f"/editor/stories/{story.id}/topics", data={"csrf": csrf(page.text), "changes": "+crypto"},
-                             follow_redirects=True)  # fmt: skip
+    bad = editor_client.post(
+        f"/editor/stories/{story.id}/topics",
+        data={"csrf": csrf(page.text), "changes": "+crypto"},
+        follow_redirects=True,
+    )
     assert "unknown topic" in bad.text
 
 
 def test_topics_page_counts_and_tries_the_tagger(editor_client: TestClient) -> None:
     page = editor_client.get("/editor/topics")
     assert "Confirmed subscribers" in page.text and "Try the tagger" in page.text
-    tried = editor_client.post("/editor/topics", data={"csrf": csrf(page.text), "title": "Scammers clone CEO's voice",
-                                                       "summary": "A deepfake call fooled the bank."})  # fmt: skip
+    tried = editor_client.post(
+        "/editor/topics",
+        data={
+            "csrf": csrf(page.text),
+            "title": "Scammers clone CEO's voice",
+            "summary": "A deepfake call fooled the bank.",
+        },
+    )
     assert tried.status_code == 200 and "<strong>deepfakes</strong>" in tried.text and "deepfake" in tried.text
 
 

@@ -101,8 +101,11 @@ def test_preferences_change_topics_with_csrf_protection(client: TestClient, outb
     assert missing.status_code == 403
     forged = client.post(page_path, data={"csrf": csrf + "x", "topics": ["deepfakes"], "frequency": "weekly"})
     assert forged.status_code == 403
-    cross_site = client.post(page_path, data={"csrf": csrf, "topics": ["deepfakes"], "frequency": "weekly"},
-                             headers={"Origin": "https://evil.example"})  # fmt: skip
+    cross_site = client.post(
+        page_path,
+        data={"csrf": csrf, "topics": ["deepfakes"], "frequency": "weekly"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert cross_site.status_code == 403
     empty = client.post(page_path, data={"csrf": csrf, "frequency": "weekly"})
     assert empty.status_code == 400 and "choose at least one topic" in empty.text
@@ -152,8 +155,9 @@ def test_rfc_8058_one_click_unsubscribe(client: TestClient, outbox: Path, engine
     assert shown.status_code == 200 and "Press the button" in shown.text
     with session_scope(engine) as s:
         assert store.by_email(s, "reader@example.org").status == "confirmed"  # type: ignore[union-attr]
-    done = client.post(path, content=b"List-Unsubscribe=One-Click",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    done = client.post(
+        path, content=b"List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert done.status_code == 200 and "You are unsubscribed" in done.text
     assert "set-cookie" not in done.headers and "location" not in done.headers
     with session_scope(engine) as s:
@@ -169,8 +173,14 @@ def test_bad_links_get_a_clear_4xx_page_and_reveal_nothing(
     client.post("/subscribe", data=FORM)
     confirm = link(messages(outbox)[0], "confirm")
     token = confirm.split("/confirm/")[1]
-    for path in ["/confirm/" + token[:-3] + "abc", "/confirm/garbage", "/preferences/" + token,
-                 "/unsubscribe/" + token, "/preferences/%00", "/confirm/" + "A" * 600]:  # fmt: skip
+    for path in [
+        "/confirm/" + token[:-3] + "abc",
+        "/confirm/garbage",
+        "/preferences/" + token,
+        "/unsubscribe/" + token,
+        "/preferences/%00",
+        "/confirm/" + "A" * 600,
+    ]:
         answer = client.get(path)
         assert answer.status_code == 400, path
         assert "This link is not valid" in answer.text and "Traceback" not in answer.text
