@@ -29,3 +29,19 @@ def try_lock(engine: Engine, name: str) -> Iterator[bool]:
             if got:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             connection.commit()
+
+
+@contextmanager
+def hold_lock(engine: Engine, name: str) -> Iterator[None]:
+    """Wait for the lock ``name`` and hold it for the block (PostgreSQL; a no-op on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = zlib.crc32(f"digest:{name}".encode())
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            connection.commit()

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from digest.db.engine import describe_url
+from digest.db.locks import hold_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,10 +43,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Bring the schema to ``revision``; returns (revision before, revision after)."""
-    before = current_revision(engine)
-    command.upgrade(alembic_config(engine), revision)
-    after = current_revision(engine)
+    """Bring the schema to ``revision``; returns (revision before, revision after).
+
+    Several processes starting together (the web app and the scheduler) upgrade one after another:
+    the second finds the schema done.
+    """
+    with hold_lock(engine, "schema"):
+        before = current_revision(engine)
+        command.upgrade(alembic_config(engine), revision)
+        after = current_revision(engine)
     assert after is not None
     return before, after
 

@@ -35,3 +35,43 @@ def test_a_database_never_created_gets_a_clear_instruction(tmp_path: Path) -> No
     assert {"feeds", "stories", "story_sources"} <= set(inspect(engine).get_table_names())
     assert upgrade(engine) == (head_revision(), head_revision())
     engine.dispose()
+
+
+def test_several_processes_can_upgrade_at_once(tmp_path: Path) -> None:
+    """Two containers starting together both run 'digest db upgrade'; both must succeed."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PG_ADMIN_URL, REQUIRE_PG
+
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS digest_upgrade_race")
+            conn.exec_driver_sql("CREATE DATABASE digest_upgrade_race")
+    except Exception as exc:
+        admin.dispose()
+        if REQUIRE_PG:
+            raise
+        pytest.skip(f"no PostgreSQL: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/digest_upgrade_race"
+    env = {**os.environ, "DIGEST_DATABASE_URL": url}
+    try:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "digest", "db", "upgrade"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        results = [run.communicate(timeout=120) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0], results
+        assert sum("schema upgraded from nothing" in out for out, _err in results) == 1
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS digest_upgrade_race WITH (FORCE)")
+        admin.dispose()
