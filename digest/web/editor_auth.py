@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -52,6 +53,18 @@ def require_editor(request: Request, session: Session) -> Editor:
 
 def csrf_token(web: WebState, editor: Editor) -> str:
     return web.signer.make("editor-csrf", editor.session_key)
+
+
+def render_console(request: Request, editor: Editor, section: str, **context: Any) -> HTMLResponse:
+    """An editor page: the signed-in editor, the sign-out form's CSRF token, the current section."""
+    return render(
+        request,
+        f"editor_{section}.html",
+        editor=editor,
+        csrf=csrf_token(state(request), editor),
+        section=section,
+        **context,
+    )
 
 
 async def checked_form(request: Request, session: Session) -> tuple[Editor, dict[str, str]]:

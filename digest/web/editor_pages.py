@@ -19,8 +19,8 @@ from digest.feeds.refresh import poll_feeds
 from digest.feeds.retag import edit_topics, parse_topic_changes
 from digest.subscribers import store as subscribers
 from digest.tagging.tagger import tag_story
-from digest.web.common import render, state
-from digest.web.editor_auth import checked_form, csrf_token, require_editor
+from digest.web.common import state
+from digest.web.editor_auth import checked_form, render_console, require_editor
 
 router = APIRouter(prefix="/editor")
 
@@ -42,14 +42,12 @@ def feeds(request: Request) -> HTMLResponse:
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
         rows = store.list_feeds(session)
-        return render(
+        return render_console(
             request,
-            "editor_feeds.html",
-            editor=editor,
-            csrf=csrf_token(web, editor),
+            editor,
+            "feeds",
             rows=rows,
             note=request.query_params.get("note"),
-            section="feeds",
         )
 
 
@@ -125,16 +123,14 @@ def stories(request: Request) -> HTMLResponse:
             }
             for s in found
         ]
-        return render(
+        return render_console(
             request,
-            "editor_stories.html",
-            editor=editor,
-            csrf=csrf_token(web, editor),
+            editor,
+            "stories",
             rows=rows,
             topics=web.ruleset.topics,
             current=topic,
             note=request.query_params.get("note"),
-            section="stories",
         )
 
 
@@ -167,16 +163,14 @@ async def topics(request: Request) -> HTMLResponse:
             editor = require_editor(request, session)
         story_counts = topic_store.count_by_topic(session)
         reader_counts = subscribers.count_by_topic(session)
-        return render(
+        return render_console(
             request,
-            "editor_topics.html",
-            editor=editor,
-            csrf=csrf_token(web, editor),
+            editor,
+            "topics",
             topics=web.ruleset.topics,
             story_counts=story_counts,
             reader_counts=reader_counts,
             trial=trial,
-            section="topics",
         )
 
 
@@ -188,15 +182,13 @@ def people(request: Request) -> HTMLResponse:
         editor = require_editor(request, session)
         # A search shows at most 20 addresses, and only for 3 characters or more: no bulk listing.
         found = subscribers.search(session, query) if len(query) >= 3 else []
-        return render(
+        return render_console(
             request,
-            "editor_subscribers.html",
-            editor=editor,
-            csrf=csrf_token(web, editor),
+            editor,
+            "subscribers",
             by_status=subscribers.count_by_status(session),
             by_topic=subscribers.count_by_topic(session),
             topics=web.ruleset.topics,
             query=query,
             found=found,
-            section="subscribers",
         )

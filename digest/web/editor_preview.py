@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from digest.db.engine import session_scope
 from digest.digests.build import preview_for_choice, preview_message
 from digest.subscribers.privacy import InvalidEmail, normalise_email
-from digest.web.common import NO_STORE, WebState, render, state
-from digest.web.editor_auth import csrf_token, require_editor
+from digest.web.common import NO_STORE, WebState, state
+from digest.web.editor_auth import render_console, require_editor
 
 router = APIRouter(prefix="/editor")
 HEADERS = (
@@ -54,22 +54,19 @@ def preview(request: Request) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
-        csrf = csrf_token(web, editor)
     message, error = _message(request, web)
     headers = [(name, str(message[name])) for name in HEADERS if message is not None and message[name]]
     text_part = message.get_body(("plain",)) if message is not None else None
-    page = render(
+    page = render_console(
         request,
-        "editor_preview.html",
-        editor=editor,
-        csrf=csrf,
+        editor,
+        "preview",
         error=error,
         headers=headers,
         text=str(text_part.get_content()) if text_part is not None else None,
         frame=f"/editor/preview/html?{request.url.query}" if message is not None else None,
         topics=web.ruleset.topics,
         params=request.query_params,
-        section="preview",
     )
     page.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'"
