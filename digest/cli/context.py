@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from digest.config import ConfigError, Settings
@@ -75,3 +76,11 @@ class DigestGroup(click.Group):
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+def counting_progress(console: Console, label: str, *, show_item: bool = False) -> Progress:
+    """The progress bar of long commands: a label, a bar, done/total, elapsed time (and the current item)."""
+    columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if show_item:
+        columns.append(TextColumn("{task.description}"))
+    return Progress(*columns, console=console, transient=True)

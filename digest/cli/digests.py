@@ -7,9 +7,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from digest.cli.context import AppContext, BadInput, UserError, pass_app
+from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
 from digest.digests.build import plan_edition, preview_message
 from digest.digests.deliver import deliver_queued
 from digest.subscribers.links import make_signer
@@ -32,14 +31,7 @@ def send(app: AppContext, dry_run: bool) -> None:
         )
         return
     signer = make_signer(app.settings, engine)
-    with Progress(
-        TextColumn("sending"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=app.console,
-        transient=True,
-    ) as progress:
+    with counting_progress(app.console, "sending") as progress:
         task = progress.add_task("", total=None)
         report = deliver_queued(
             engine,

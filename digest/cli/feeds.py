@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from digest import __version__
-from digest.cli.context import AppContext, BadInput, UserError, pass_app
+from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
 from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
@@ -83,15 +82,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
     engine = app.engine()
     settings = app.settings
     app.ruleset()  # a broken rules file stops the poll before anything is fetched
-    with Progress(
-        TextColumn("polling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=app.console,
-        transient=True,
-    ) as progress:
+    with counting_progress(app.console, "polling", show_item=True) as progress:
         task = progress.add_task("", total=None)
 
         def started(total: int) -> None:

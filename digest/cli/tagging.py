@@ -7,10 +7,9 @@ import sys
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from digest.cli.context import AppContext, pass_app
+from digest.cli.context import AppContext, counting_progress, pass_app
 from digest.db.engine import session_scope
 from digest.feeds import topic_store
 from digest.feeds.retag import retag_stories
@@ -64,14 +63,7 @@ def retag(app: AppContext) -> None:
     """Tag every stored story again with the current rules; editors' decisions are kept."""
     ruleset = app.ruleset()
     engine = app.engine()
-    with Progress(
-        TextColumn("tagging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=app.console,
-        transient=True,
-    ) as progress:
+    with counting_progress(app.console, "tagging") as progress:
         task = progress.add_task("", total=None)
         report = retag_stories(
             engine,
