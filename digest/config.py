@@ -96,7 +96,9 @@ class DigestSettings(_Section):
 
 
 class DeliverySettings(_Section):
-    connections: int = Field(default=4, ge=1, le=64)  # SMTP connections used in parallel
+    connections: int = Field(default=4, ge=1, le=64)  # SMTP connections used in parallel, in all processes
+    # Processes that build and send digests (0: one per core); they share the connections above.
+    sender_processes: int = Field(default=0, ge=0, le=64)
     messages_per_second: float = Field(default=0, ge=0)  # 0: as fast as the server takes them
     max_attempts: int = Field(default=5, ge=1)
     retry_minutes: int = Field(default=5, ge=1)  # first retry; each later one waits twice as long

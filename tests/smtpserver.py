@@ -26,6 +26,8 @@ class SmtpSink:
 
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refuse_data: str | None = None  # an answer to DATA instead of accepting the message
+    pipelining: bool = False  # offer PIPELINING (RFC 2920) as Postfix does
     connections: int = 0
 
     async def handle_EHLO(
@@ -33,6 +35,8 @@ class SmtpSink:
     ) -> list[str]:
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(
@@ -44,6 +48,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse_data:
+            return self.refuse_data
         content: Any = envelope.original_content or envelope.content
         message = email.message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)

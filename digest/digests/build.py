@@ -20,9 +20,11 @@ from digest.digests.editions import edition_for
 from digest.digests.render import digest_message, render_digest
 from digest.digests.select import Candidate, Selection, load_candidates, select_stories
 from digest.mail import outbox
+from digest.subscribers import recipient_store
 from digest.subscribers import store as subscribers
 from digest.subscribers.links import Links, links_for
 from digest.subscribers.models import Subscriber
+from digest.subscribers.recipient_store import Recipient
 from digest.subscribers.tokens import LinkSigner
 from digest.tagging.rules import Ruleset
 
@@ -35,14 +37,20 @@ class PlanReport:
     already: int = 0  # had their delivery for this edition already
 
 
-def since_for(settings: Settings, subscriber: Subscriber, last_window: datetime | None, now: datetime) -> datetime:
+def since_for(
+    settings: Settings, subscriber: Subscriber | Recipient, last_window: datetime | None, now: datetime
+) -> datetime:
     """Where a subscriber's next digest starts: their last digest, or their confirmation."""
     start = last_window or subscriber.confirmed_at or subscriber.created_at
     return max(start, now - timedelta(days=settings.digest.max_age_days))
 
 
 def selection_for(
-    settings: Settings, ruleset: Ruleset, candidates: list[Candidate], subscriber: Subscriber, since: datetime
+    settings: Settings,
+    ruleset: Ruleset,
+    candidates: list[Candidate],
+    subscriber: Subscriber | Recipient,
+    since: datetime,
 ) -> Selection:
     return select_stories(
         candidates, ruleset.group_order, subscriber.topic_slugs, since, settings.digest.max_stories_per_topic
@@ -67,7 +75,9 @@ def plan_edition(
         candidates = load_candidates(session, oldest, now)
     policy = None if settings.privacy.send_before_new_policy_accepted else settings.privacy.policy_version
     with session_scope(engine) as reader:
-        for people in subscribers.iter_sendable(
+        # Most readers share their topics and window start with many others: select once for them all.
+        selections: dict[tuple[tuple[str, ...], datetime], Selection] = {}
+        for people in recipient_store.iter_sendable(
             reader, max_failures=settings.delivery.max_failures, policy_version=policy, batch=batch
         ):
             ids = [p.id for p in people]
@@ -80,9 +90,11 @@ def plan_edition(
                 if person.id in done[person.frequency]:
                     report.already += 1
                     continue
-                chosen = selection_for(
-                    settings, ruleset, candidates, person, since_for(settings, person, windows.get(person.id), now)
-                )
+                since = since_for(settings, person, windows.get(person.id), now)
+                key = (tuple(person.topic_slugs), since)
+                chosen = selections.get(key)
+                if chosen is None:
+                    chosen = selections[key] = selection_for(settings, ruleset, candidates, person, since)
                 row = (person.id, edition, chosen.story_ids, now)
                 (full if chosen.count or settings.digest.send_empty else empty).append(row)
             report.queued += len(full)

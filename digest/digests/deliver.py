@@ -27,6 +27,7 @@ from digest.digests.render import Rendered, digest_bytes, message_id, render_dig
 from digest.digests.select import Candidate, Selection, load_by_ids, select_stories
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
+from digest.subscribers import recipient_store
 from digest.subscribers import store as subscribers
 from digest.subscribers.links import links_for
 from digest.subscribers.tokens import LinkSigner
@@ -34,6 +35,15 @@ from digest.tagging.rules import Ruleset
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 200
+PROCESSES_FROM = 1000  # below this many waiting messages one process sends them all
+
+
+@dataclass(frozen=True, slots=True)
+class SendLayout:
+    """What sending needs of the topics: their names and section order (cheap to hand to a process)."""
+
+    names: dict[str, str]
+    group_order: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -91,22 +101,64 @@ def deliver_queued(
 ) -> DeliveryReport:
     """Send every due queued delivery; returns what happened.
 
-    When ``stop`` is set (shutdown), the message in hand is finished and the rest of the claimed batch
+    Large sends are shared by ``delivery.sender_processes`` processes (one per core by default),
+    which claim batches from the outbox and split ``delivery.connections`` between them. When
+    ``stop`` is set (shutdown), the message in hand is finished and the rest of each claimed batch
     goes straight back to the queue for the next run.
     """
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-    report = DeliveryReport()
     with session_scope(engine) as session:
         timeout = timedelta(minutes=settings.delivery.claim_timeout_minutes)
         reclaimed = outbox.reclaim_stale(session, datetime.now(UTC), timeout)
         if reclaimed:
             log.warning("%d deliveries were left 'sending' by a stopped sender: queued again", reclaimed)
-        if on_start:
-            on_start(outbox.waiting(session, datetime.now(UTC)))
-    names = {t.slug: t.name for t in ruleset.topics}
+        waiting = outbox.waiting(session, datetime.now(UTC))
+    if on_start:
+        on_start(waiting)
+    layout = SendLayout({t.slug: t.name for t in ruleset.topics}, tuple(ruleset.group_order))
+    processes = sender_processes(settings, waiting)
+    if processes > 1:
+        from digest.digests.senders import send_in_processes  # multiprocessing only when it is used
+
+        return send_in_processes(settings, layout, signer, processes, worker, stop, on_message)
+    return send_claimed(
+        engine,
+        settings,
+        layout,
+        signer,
+        connections=settings.delivery.connections,
+        per_second=settings.delivery.messages_per_second,
+        worker=worker,
+        stop=stop,
+        on_message=on_message,
+    )
+
+
+def sender_processes(settings: Settings, waiting: int) -> int:
+    """How many processes to send with: one below ``PROCESSES_FROM`` messages (starting them costs more)."""
+    wanted = settings.delivery.sender_processes or os.cpu_count() or 1
+    if waiting < PROCESSES_FROM or not settings.mail_url.startswith(("smtp:", "smtps:")):
+        return 1
+    return max(1, min(wanted, settings.delivery.connections, waiting // CLAIM_BATCH))
+
+
+def send_claimed(
+    engine: Engine,
+    settings: Settings,
+    layout: SendLayout,
+    signer: LinkSigner,
+    *,
+    connections: int,
+    per_second: float,
+    worker: str,
+    stop: threading.Event | None = None,
+    on_message: Callable[[str], None] | None = None,
+) -> DeliveryReport:
+    """One process's share: claim batches until none is due, sending over ``connections`` connections."""
+    report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
-    limit = RateLimit(settings.delivery.messages_per_second)
+    limit = RateLimit(per_second)
     local = threading.local()
     transports: list[FileOutbox | SmtpTransport] = []
 
@@ -124,9 +176,9 @@ def deliver_queued(
             on_message(outcome)
 
     try:
-        with ThreadPoolExecutor(max_workers=settings.delivery.connections, thread_name_prefix="digest-smtp") as pool:
+        with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-smtp") as pool:
             while stop is None or not stop.is_set():
-                batch = _prepare_batch(engine, settings, ruleset, signer, worker, names, renderings, stories, report)
+                batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, report)
                 if batch is None:
                     break
                 list(pool.map(send, batch))
@@ -139,10 +191,9 @@ def deliver_queued(
 def _prepare_batch(
     engine: Engine,
     settings: Settings,
-    ruleset: Ruleset,
+    layout: SendLayout,
     signer: LinkSigner,
     worker: str,
-    names: dict[str, str],
     renderings: dict[tuple[object, ...], Rendered],
     stories: dict[int, Candidate],
     report: DeliveryReport,
@@ -153,7 +204,7 @@ def _prepare_batch(
         claimed = outbox.claim(session, worker, now, CLAIM_BATCH)
         if not claimed:
             return None
-        people = subscribers.by_ids(session, {c.subscriber_id for c in claimed})
+        people = recipient_store.recipients_by_ids(session, {c.subscriber_id for c in claimed})
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
             stories.update(load_by_ids(session, missing))
@@ -164,13 +215,13 @@ def _prepare_batch(
                 outbox.mark_cancelled(session, row.id, now)
                 report.add("cancelled")
                 continue
-            chosen = [stories[i] for i in row.story_ids if i in stories]
-            selection = _regroup(ruleset, chosen, person.topic_slugs)
-            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids)
+            key = (tuple(person.topic_slugs), person.frequency, row.edition, row.story_ids)
             rendered = renderings.get(key)
             if rendered is None:
+                chosen = [stories[i] for i in row.story_ids if i in stories]
+                selection = _regroup(layout, chosen, person.topic_slugs)
                 rendered = renderings[key] = render_digest(
-                    settings, names, selection, person.topic_slugs, person.frequency, row.edition
+                    settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition
                 )
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
@@ -181,10 +232,10 @@ def _prepare_batch(
     return batch
 
 
-def _regroup(ruleset: Ruleset, chosen: list[Candidate], topics: list[str]) -> Selection:
+def _regroup(layout: SendLayout, chosen: list[Candidate], topics: list[str]) -> Selection:
     """The stories stored with a delivery, grouped again under the subscriber's topics."""
     chosen.sort(key=lambda c: (c.published_at, c.id), reverse=True)
-    return select_stories(chosen, ruleset.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
+    return select_stories(chosen, layout.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
 
 
 def _send_one(

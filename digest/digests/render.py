@@ -19,7 +19,7 @@ from digest.config import Settings
 from digest.digests.editions import edition_label
 from digest.digests.select import Selection
 from digest.feeds.normalise import clip
-from digest.mail.message import MessageTemplate, build_message
+from digest.mail.message import MessageTemplate, QuotedBody, build_message
 from digest.subscribers.links import Links
 from digest.templating import environment
 
@@ -37,6 +37,8 @@ class Rendered:
     text: str
     html: str
     template: MessageTemplate  # the MIME structure and shared headers, made once for the group
+    text_body: QuotedBody  # both parts, encoded once; each copy only adds its own links
+    html_body: QuotedBody
 
 
 def render_digest(
@@ -91,7 +93,9 @@ def render_digest(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    return Rendered(subject, env.get_template("digest.txt").render(**context), html, template)
+    text = env.get_template("digest.txt").render(**context)
+    placeholders = (PREFERENCES, UNSUBSCRIBE)
+    return Rendered(subject, text, html, template, QuotedBody(text, placeholders), QuotedBody(html, placeholders))
 
 
 def digest_subject(topic_names: dict[str, str], selection: Selection, chosen: list[str]) -> str:
@@ -106,9 +110,9 @@ def digest_bytes(settings: Settings, rendered: Rendered, to: str, links: Links, 
     """A subscriber's copy, ready to send: their links in both parts and in List-Unsubscribe."""
     if not to.isascii():  # an internationalised address needs the email package's header handling
         return digest_message(settings, rendered, to, links, edition, link_key).as_bytes()
-    text, html = _personalise(rendered, links)
+    values = {PREFERENCES: links.preferences, UNSUBSCRIBE: links.unsubscribe}
     return rendered.template.render(
-        to, message_id(settings, edition, link_key), text, html, {UNSUBSCRIBE: links.unsubscribe}
+        to, message_id(settings, edition, link_key), rendered.text_body, rendered.html_body, values
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
@@ -88,16 +88,45 @@ class MessageTemplate:
         self.head, rest = raw.split(_TEXT_BODY.encode())
         self.middle, self.tail = rest.split(_HTML_BODY.encode())
 
-    def render(self, to: str, message_id: str, text: str, html: str, header_values: Mapping[str, str]) -> bytes:
-        """One copy: ``header_values`` maps placeholder tokens in the headers to this copy's values."""
+    def render(self, to: str, message_id: str, text: QuotedBody, html: QuotedBody, values: Mapping[str, str]) -> bytes:
+        """One copy: ``values`` maps each placeholder token (in headers and bodies) to this copy's value."""
         head = self.head.replace(TO_PLACEHOLDER.encode(), to.encode()).replace(
             ID_PLACEHOLDER.encode(), message_id.encode()
         )
-        for token, value in header_values.items():
-            head = head.replace(token.encode(), header_text(value, limit=900).encode())
-        return b"".join((head, _qp(text), self.middle, _qp(html), self.tail))
+        for token, value in values.items():
+            if token.encode() in head:
+                head = head.replace(token.encode(), header_text(value, limit=900).encode())
+        return b"".join((head, text.fill(values), self.middle, html.fill(values), self.tail))
 
 
-def _qp(text: str) -> bytes:
+class QuotedBody:
+    """A body with placeholder tokens, quoted-printable encoded once for many copies.
+
+    The text between placeholders is encoded here; each copy encodes only its own values (a few
+    links) and joins the pieces with soft line breaks, which decoders remove, so no line exceeds the
+    76 characters quoted-printable allows and the decoded body is exactly the substituted text.
+    """
+
+    def __init__(self, text: str, placeholders: Sequence[str]) -> None:
+        pattern = re.compile("|".join(re.escape(p) for p in placeholders)) if placeholders else None
+        pieces = pattern.split(text) if pattern else [text]
+        self.tokens: tuple[str, ...] = tuple(pattern.findall(text)) if pattern else ()
+        self.pieces = tuple(_qp_piece(piece) for piece in pieces)
+
+    def fill(self, values: Mapping[str, str]) -> bytes:
+        parts = [self.pieces[0]]
+        for token, piece in zip(self.tokens, self.pieces[1:], strict=True):
+            parts.append(_qp_piece(values[token]))
+            parts.append(piece)
+        body = b"".join(parts)
+        if body.endswith(b"=\n"):
+            return body[:-2] + b"\n"
+        return body if body.endswith(b"\n") else body + b"\n"
+
+
+def _qp_piece(text: str) -> bytes:
+    """One piece of a body; a piece that does not end a line ends in a soft line break."""
+    if not text:
+        return b""
     encoded = binascii.b2a_qp(text.encode("utf-8", "replace"), istext=True)
-    return encoded if encoded.endswith(b"\n") else encoded + b"\n"
+    return encoded if encoded.endswith(b"\n") else encoded + b"=\n"

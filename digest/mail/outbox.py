@@ -1,8 +1,8 @@
 """All SQL of the outbox: queueing deliveries, claiming them, recording what happened.
 
-Claiming is atomic: on PostgreSQL rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several
-senders never take the same row; SQLite has a single writer. A row whose sender died stays "sending"
-until ``reclaim_stale`` puts it back in the queue.
+Claiming is atomic: one UPDATE ... RETURNING takes the rows (on PostgreSQL its subquery locks them with
+FOR UPDATE SKIP LOCKED), so several senders, in one process or many, never take the same row. A row
+whose sender died stays "sending" until ``reclaim_stale`` puts it back in the queue.
 """
 
 from __future__ import annotations
@@ -86,19 +86,31 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to ``limit`` due rows for this worker; no other worker can take them too."""
-    query = (
-        select(Delivery)
+    """Take up to ``limit`` due rows for this worker; no other worker can take them too.
+
+    One UPDATE ... RETURNING: on PostgreSQL its subquery locks the rows it picks with SKIP LOCKED, so
+    concurrent senders take disjoint rows; on SQLite the statement itself holds the only write lock,
+    so sender processes sharing one file cannot take the same row either.
+    """
+    due = (
+        select(Delivery.id)
         .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
         .order_by(Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")  # a CTE runs once; an IN (subquery) may run again and take more than ``limit`` rows
     )
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.state, row.claimed_at, row.claimed_by, row.updated_at = "sending", now, worker, now
-    session.flush()
-    return [Claimed(r.id, r.subscriber_id, r.edition, tuple(json.loads(r.story_ids)), r.attempts) for r in rows]
+    statement = (
+        update(Delivery)
+        .where(Delivery.id == due.c.id, Delivery.state == "queued")
+        .values(state="sending", claimed_at=now, claimed_by=worker, updated_at=now)
+        .returning(Delivery.id, Delivery.subscriber_id, Delivery.edition, Delivery.story_ids, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(statement).all()
+    claimed = [Claimed(i, sub, edition, tuple(json.loads(ids)), attempts) for i, sub, edition, ids, attempts in rows]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
 
 
 def mark_sent(session: Session, delivery_id: int, message_id: str, now: datetime) -> None:

@@ -10,6 +10,7 @@ from digest.config import Settings
 from digest.db.engine import session_scope
 from digest.subscribers import store
 from digest.subscribers.models import Subscriber
+from digest.subscribers.recipient_store import Recipient
 from digest.subscribers.tokens import LinkSigner
 
 
@@ -30,12 +31,15 @@ def make_signer(settings: Settings, engine: Engine) -> LinkSigner:
     return LinkSigner(key, settings.previous_secret_keys)
 
 
-def links_for(settings: Settings, signer: LinkSigner, subscriber: Subscriber, *, confirm: bool = True) -> Links:
+def links_for(
+    settings: Settings, signer: LinkSigner, subscriber: Subscriber | Recipient, *, confirm: bool = True
+) -> Links:
     """Every link for one subscriber; ``confirm=False`` skips the confirmation link (digests)."""
     base = settings.base_url.rstrip("/")
+    preferences, unsubscribe = signer.make_each(("preferences", "unsubscribe"), subscriber.link_key)
     return Links(
         confirm=f"{base}/confirm/{signer.make('confirm', subscriber.link_key)}" if confirm else "",
-        preferences=f"{base}/preferences/{signer.make('preferences', subscriber.link_key)}",
-        unsubscribe=f"{base}/unsubscribe/{signer.make('unsubscribe', subscriber.link_key)}",
+        preferences=f"{base}/preferences/{preferences}",
+        unsubscribe=f"{base}/unsubscribe/{unsubscribe}",
         privacy=settings.policy_url,
     )

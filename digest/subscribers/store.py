@@ -147,27 +147,6 @@ def iter_subscribers(session: Session, batch: int = 1000) -> Iterator[list[Subsc
         last = rows[-1].id
 
 
-def iter_sendable(
-    session: Session, *, max_failures: int, policy_version: str | None = None, batch: int = 1000
-) -> Iterator[list[Subscriber]]:
-    """Confirmed subscribers whose address still works (and, if given, who agreed to this policy)."""
-    last = 0
-    while True:
-        query = (
-            select(Subscriber)
-            .where(Subscriber.id > last, Subscriber.status == "confirmed", Subscriber.failed_deliveries < max_failures)
-            .order_by(Subscriber.id)
-            .limit(batch)
-        )
-        if policy_version is not None:
-            query = query.where(Subscriber.policy_version == policy_version)
-        rows = list(session.scalars(query))
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
-
-
 def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Subscriber]:
     return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(list(ids))))}
 

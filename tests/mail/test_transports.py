@@ -57,6 +57,38 @@ def test_smtp_failures_say_whether_to_retry(smtp_server: SmtpServer) -> None:
     assert [r.recipients for r in smtp_server.sink.received] == [["reader@example.org"]]
 
 
+def test_a_pipelining_server_gets_every_message_and_every_refusal_is_told_apart(smtp_server: SmtpServer) -> None:
+    smtp_server.sink.pipelining = True
+    smtp_server.sink.refuse = {"gone@example.org": "550 5.1.1 No such user", "busy@example.org": "451 4.3.0 Try later"}
+    transport = SmtpTransport(smtp_server.url)
+    data = b"From: digest@example.org\nSubject: Hi\n\n.a line starting with a dot\n..and two\nend\n"
+    outcomes = []
+    for to in ["r0@example.org", "gone@example.org", "r1@example.org", "busy@example.org", "r2@example.org"]:
+        try:
+            transport.send_raw("digest@example.org", to, data)
+            outcomes.append("sent")
+        except DeliveryError as exc:
+            outcomes.append("permanent" if exc.permanent else "temporary")
+    smtp_server.sink.refuse_data = "554 5.6.0 Message refused"
+    with pytest.raises(DeliveryError) as refused:
+        transport.send_raw("digest@example.org", "r3@example.org", data)
+    smtp_server.sink.refuse_data = None
+    transport.send_raw("digest@example.org", "r4@example.org", data)
+    transport.close()
+    assert outcomes == ["sent", "permanent", "sent", "temporary", "sent"]
+    assert refused.value.permanent and "554" in str(refused.value)
+    received = smtp_server.sink.received
+    assert [r.recipients for r in received] == [
+        ["r0@example.org"],
+        ["r1@example.org"],
+        ["r2@example.org"],
+        ["r4@example.org"],
+    ]
+    body = received[0].message.get_content().replace("\r\n", "\n")
+    assert body == ".a line starting with a dot\n..and two\nend\n"  # dots came through as they were
+    assert smtp_server.sink.connections == 2  # one reconnect, after the refused DATA
+
+
 def test_an_unreachable_server_is_a_temporary_failure() -> None:
     with pytest.raises(DeliveryError) as info:
         SmtpTransport("smtp://127.0.0.1:9", timeout=2).send(message())  # type: ignore[arg-type]

@@ -67,3 +67,13 @@ def test_rotation_keeps_old_links_working_while_the_old_key_is_listed() -> None:
 def test_tokens_reveal_nothing_about_the_address() -> None:
     token = signer.make("preferences", "Zq9-random-link-key")
     assert "@" not in token and "example" not in token
+
+
+@given(st.text(min_size=1, max_size=60))
+def test_tokens_made_together_are_each_bound_to_their_own_purpose(link_key: str) -> None:
+    preferences, unsubscribe = signer.make_each(("preferences", "unsubscribe"), link_key)
+    assert signer.read("preferences", preferences) == link_key
+    assert signer.read("unsubscribe", unsubscribe) == link_key
+    for token, other in ((preferences, "unsubscribe"), (unsubscribe, "preferences"), (unsubscribe, "confirm")):
+        with pytest.raises(BadLink):
+            signer.read(other, token)
