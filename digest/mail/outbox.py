@@ -11,8 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -68,9 +69,10 @@ def queue(
     if values:
         # Two planners racing on one edition: the second one's rows are simply not created.
         dialect = session.get_bind().dialect.name
-        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Delivery).on_conflict_do_nothing(
-            index_elements=["subscriber_id", "edition"]
-        )
+        # The table, not the ORM entity: planning inserts a row per reader, and Core does it in bulk.
+        table = cast(Table, Delivery.__table__)
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(table).on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
         session.execute(statement, values)
     return len(values)
 
