@@ -18,8 +18,9 @@ from digest.cli.context import AppContext, pass_app
 from digest.cli.stories import stories_table, story_json
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
-from digest.digests.build import plan_edition, preview_message
+from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
+from digest.digests.preview import preview_message
 from digest.feeds import store, story_store, topic_store
 from digest.feeds.refresh import poll_feeds
 from digest.localserve import serve_directory
@@ -81,9 +82,10 @@ def demo(app: AppContext, workdir: Path) -> None:
         app.console.print(stories_table(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]
-        preview = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))
+        previewed = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))
         preview_file = workdir / "preview.html"
-        assert preview is not None
+        assert previewed is not None
+        preview = previewed.message
         part = preview.get_body(("html",))
         assert part is not None
         preview_file.write_text(str(part.get_content()), encoding="utf-8")
