@@ -56,7 +56,7 @@ def test_an_editor_prepares_and_approves_an_edition(
     smtp_server: SmtpServer,
     database_url: str,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import Page, expect, sync_playwright
 
     now = datetime.now(UTC)
     with session_scope(engine) as s:
@@ -72,11 +72,16 @@ def test_an_editor_prepares_and_approves_an_edition(
     shots = ARTIFACTS / f"edition-{database_url.split(':')[0].split('+')[0]}"
     shots.mkdir(parents=True, exist_ok=True)
 
-    def snap(page: object, name: str) -> None:
+    def snap(page: Page, name: str) -> None:
         for width in (1280, 390):
-            page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
-            page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)  # type: ignore[attr-defined]
-        page.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+            mail = page.locator("iframe.mail")
+            if mail.count():
+                # Full-page captures leave the sandboxed frame blank: the mail itself, as seen on screen.
+                mail.scroll_into_view_if_needed()
+                page.screenshot(path=shots / f"{name}-mail-{width}.png")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -111,7 +116,7 @@ def test_an_editor_prepares_and_approves_an_edition(
         expect(frame.get_by_text("Good morning.")).to_be_visible()
         expect(frame.get_by_role("link", name=EXCLUDED)).to_have_count(0)
         snap(page, "3-preview-deepfakes")
-        page.go_back()
+        page.goto(live_server + f"/editor/editions/{key.partition(':')[2]}")
         page.get_by_role("link", name="Preview as Child protection").click()
         frame = page.frame_locator("iframe.mail")
         expect(
@@ -121,7 +126,8 @@ def test_an_editor_prepares_and_approves_an_edition(
         expect(frame.get_by_text("Lead story")).to_have_count(0)
         snap(page, "4-preview-child-protection")
 
-        page.get_by_role("link", name="Editions").click()
+        page.goto(live_server + "/editor/editions")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Editions")
         page.get_by_role("link", name=edition_label(key)).click()
         page.get_by_role("button", name="Approve edition").click()
         expect(page.get_by_role("status")).to_have_text(
