@@ -159,3 +159,35 @@ def test_wrong_ids_and_editions_are_one_line_and_exit_2(database_url: str) -> No
     assert run(database_url, "editions", "hold", "2026-W49", env=env).exit_code == 0
     again = run(database_url, "editions", "hold", "weekly:2026-W49", env=env)
     assert again.exit_code == 2 and again.output.strip() == "error: edition weekly:2026-W49 is already held"
+
+
+def test_the_demo_prints_a_working_editor_account(tmp_path: Path, ruleset: Ruleset) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from digest.config import Settings
+    from digest.db.engine import make_engine
+    from digest.web.app import create_app
+
+    result = subprocess.run(
+        [sys.executable, "-m", "digest", "demo", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    account = re.search(r"the editor console: (http://\S+/editor/) .*name (\S+), password (\S+)", result.stdout)
+    assert account is not None, result.stdout
+    url = f"sqlite:///{tmp_path / 'demo' / 'digest.db'}"
+    engine = make_engine(url)
+    try:
+        app = create_app(Settings(database_url=url, secret_key="demo"), engine, ruleset)
+        with TestClient(app, follow_redirects=False) as client:
+            signed_in = client.post("/editor/login", data={"username": account.group(2), "password": account.group(3)})
+            assert signed_in.status_code == 303
+            page = client.get("/editor/editions")
+            assert page.status_code == 200 and "Editions" in page.text
+    finally:
+        engine.dispose()
