@@ -171,7 +171,7 @@ def _prepare_batch(
             desk = desks[row.edition]
             chosen = [stories[i] for i in row.story_ids if i in stories]
             selection = regroup(ruleset.group_order, chosen, person.topic_slugs, desk.excluded)
-            if selection.story_ids != row.story_ids and row.story_ids:
+            if desk.excluded and set(selection.story_ids) != set(row.story_ids):
                 if not selection.count and not settings.digest.send_empty:
                     outbox.mark_empty(session, row.id, now)  # every story of it was excluded
                     continue
