@@ -6,6 +6,7 @@ edition and per subscriber (found by search, never listed in bulk).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from digest.digests import edition_store, review
 from digest.digests.edition_view import edition_view, list_view
 from digest.digests.editions import BadEditionName, parse_edition, short_name
 from digest.digests.notes import BadNote
+from digest.digests.select import load_by_ids
 from digest.subscribers import store as subscribers
 from digest.subscribers.models import Subscriber
 from digest.web.common import state
@@ -133,4 +135,7 @@ def subscriber_history(request: Request, subscriber_id: int) -> HTMLResponse:
         editor = require_editor(request, session)
         person = session.get(Subscriber, subscriber_id)
         history = edition_store.history(session, subscriber_id) if person else []
-        return render_console(request, editor, "history", person=person, history=history)
+        rows = [(d, [int(i) for i in json.loads(d.story_ids)]) for d in history]
+        stories = load_by_ids(session, {i for _d, ids in rows for i in ids})
+        titles = {i: c.title for i, c in stories.items()}
+        return render_console(request, editor, "history", person=person, rows=rows, titles=titles)

@@ -100,4 +100,5 @@ def test_an_editor_works_an_edition_and_reads_its_deliveries(
     link = re.search(r'href="(/editor/deliveries/subscriber/\d+)"', found.text)
     assert link is not None
     history = editor_client.get(link.group(1)).text
-    assert "Deliveries to deep@example.org" in history and f">{today}</a></td><td>sent</td><td>1</td>" in history
+    assert "Deliveries to deep@example.org" in history and f">{today}</a></td><td>sent</td>" in history
+    assert "<li>Deepfake robocall of the mayor investigated</li>" in history and "cloned his boss" not in history
