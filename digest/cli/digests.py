@@ -11,6 +11,7 @@ import click
 from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
 from digest.digests.build import plan_edition, preview_message
 from digest.digests.deliver import deliver_queued
+from digest.mail.reach import check_transport
 from digest.subscribers.links import make_signer
 from digest.subscribers.privacy import InvalidEmail, normalise_email
 
@@ -21,6 +22,9 @@ from digest.subscribers.privacy import InvalidEmail, normalise_email
 def send(app: AppContext, dry_run: bool) -> None:
     """Deliver the current edition to every confirmed subscriber who has not received it."""
     engine, ruleset = app.engine(), app.ruleset()
+    if not dry_run:
+        # An unreachable server is one message now, not every digest queued for a retry.
+        check_transport(app.settings.mail_url)
     now = datetime.now(UTC)
     plan = plan_edition(engine, app.settings, ruleset, now, dry_run=dry_run)
     editions = ", ".join(f"{f} {e.partition(':')[2]}" for f, e in plan.editions.items())
