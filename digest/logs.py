@@ -23,8 +23,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The web routes whose next path segment is a signed personal token (a test checks this against the app).
 TOKEN_ROUTES = ("preferences", "unsubscribe", "confirm")
 _TOKEN = re.compile(r"(/(?:" + "|".join(TOKEN_ROUTES) + r")/)[^/\s?#\"'<>]+")
-# An address, also as it appears URL-encoded in a query string (%40 for @).
-_ADDRESS = re.compile(r"[\w.%+-]+(?:@|%40)((?:[\w-]+\.)+[\w-]{2,})")
+# An address, also as it appears URL-encoded in a query string (%40 for @). The local part may hold
+# any character an address allows except "/", "?", "=" and "&", which end it in a URL.
+_ADDRESS = re.compile(r"[\w.!#$%'*+^`{|}~-]+(?:@|%40)((?:[\w-]+\.)+[\w-]{2,})")
 
 
 def redact(text: str, *, addresses: bool = False) -> str:

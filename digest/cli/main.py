@@ -20,7 +20,7 @@ from digest.cli.context import AppContext, DigestGroup
 
 COMMANDS: Mapping[str, tuple[str, str]] = {
     "db": ("digest.cli.db:db", "The database schema."),
-    "demo": ("digest.cli.demo:demo", "Run the pipeline end to end on the bundled sample feeds, in a fresh database."),
+    "demo": ("digest.cli.demo:demo", "Run the pipeline end to end on the bundled sample feeds and sample subscribers."),
     "editors": ("digest.cli.editors:editors", "Who may sign in to the editor console."),
     "feeds": ("digest.cli.feeds:feeds", "The feeds digest polls."),
     "poll": ("digest.cli.feeds:poll", "Poll every due feed once and store new stories."),
@@ -30,7 +30,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     ),
     "retag": (
         "digest.cli.tagging:retag",
-        "Tag every stored story again with the current rules; report what changed per topic.",
+        "Tag every stored story again with the current rules; editors' decisions are kept.",
     ),
     "run": ("digest.cli.run:run", "Run the scheduler until SIGTERM or Ctrl-C; one log line per job run."),
     "send": (
@@ -42,7 +42,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     "subscribers": ("digest.cli.subscribers:subscribers", "The people who get digests."),
     "tag": (
         "digest.cli.tagging:tag",
-        'Tag JSON lines from stdin: {"id", "title", "summary", "content"?} in, {"id", "topics", "why"} out.',
+        'Tag JSON lines from stdin: {"id", "title", "summary", "content"?} -> {"id", "topics", "why"}.',
     ),
     "topics": ("digest.cli.tagging:topics", "The configured topics and how many stories carry each."),
 }
