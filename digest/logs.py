@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO
 
@@ -76,14 +77,16 @@ def make_handler(settings: LoggingSettings, stream: IO[str] | None = None) -> lo
     return handler
 
 
-def configure_logging(settings: LoggingSettings, verbose: int = 0) -> None:
-    """The root logger's one handler; -v shows each step, -vv debug. Called again, it replaces its
-    own handler (several commands can run in one process, as in tests)."""
+def configure_logging(settings: LoggingSettings, verbose: int = 0) -> Callable[[], None]:
+    """Give the root logger digest's handler; -v shows each step, -vv debug. Returns what undoes it,
+    for the end of the command (several commands can run in one process, as in tests)."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "digest", False):
-            root.removeHandler(handler)
-    handler = make_handler(settings)
-    handler.digest = True  # type: ignore[attr-defined]
+    handler, level = make_handler(settings), root.level
     root.addHandler(handler)
     root.setLevel(logging.WARNING - 10 * min(verbose, 2))
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+    return undo

@@ -90,7 +90,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
     from digest.logs import configure_logging
 
     settings = load_settings()
-    configure_logging(settings.logging, verbose)
+    ctx.call_on_close(configure_logging(settings.logging, verbose))
     app = AppContext(settings=settings, verbose=verbose)
     ctx.obj = app
     ctx.call_on_close(app.close)
