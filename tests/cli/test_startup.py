@@ -54,6 +54,8 @@ def test_light_commands_load_no_heavy_library(args: list[str], database_url: str
     code, modules = loaded_by(args, tmp_path, database_url)
     assert code in (0, None, 1), code  # 1: export of an address nobody has, said in one line
     assert sorted(modules & set(HEAVY)) == []
+    if "list" not in args or "--json" in args:
+        assert "rich" not in modules  # only tables and progress bars need it
 
 
 def test_help_loads_neither_the_database_nor_the_settings(tmp_path: Path) -> None:
