@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,11 +18,14 @@ from digest.subscribers.privacy import InvalidEmail, normalise_email
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Count what would be sent; queue and send nothing.")
+@click.option("--now", "as_of", metavar="TIME", help="Act as of this ISO 8601 time (no offset: digest.timezone).")
 @pass_app
-def send(app: AppContext, dry_run: bool) -> None:
+def send(app: AppContext, dry_run: bool, as_of: str | None) -> None:
     """Deliver the current edition to every confirmed subscriber who has not received it."""
     engine, ruleset = app.engine(), app.ruleset()
-    now = datetime.now(UTC)
+    now = _parse_now(as_of, app.settings.digest.timezone) if as_of else datetime.now(UTC)
+    # The clock runs on from --now: retries and abandoned claims fall due as they would at that time.
+    offset = now - datetime.now(UTC)
     plan = plan_edition(engine, app.settings, ruleset, now, dry_run=dry_run)
     editions = ", ".join(f"{f} {e.partition(':')[2]}" for f, e in plan.editions.items())
     if dry_run:
@@ -40,6 +44,7 @@ def send(app: AppContext, dry_run: bool) -> None:
             signer,
             on_start=lambda n: progress.update(task, total=n),
             on_message=lambda _outcome: progress.advance(task),
+            clock=lambda: datetime.now(UTC) + offset,
         )
     click.echo(
         f"editions {editions}: sent {report.sent}, skipped-empty {plan.empty}, failed {report.failed}, "
@@ -47,6 +52,16 @@ def send(app: AppContext, dry_run: bool) -> None:
     )
     if report.failed and not report.sent:
         raise SystemExit(1)
+
+
+def _parse_now(value: str, timezone: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(
+            f"--now {value!r} is not an ISO 8601 time (like 2026-12-01T07:00 or 2026-12-01T07:00Z)"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=ZoneInfo(timezone))).astimezone(UTC)
 
 
 @click.command()

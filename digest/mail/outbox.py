@@ -3,6 +3,11 @@
 Claiming is atomic: on PostgreSQL rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several
 senders never take the same row; SQLite has a single writer. A row whose sender died stays "sending"
 until ``reclaim_stale`` puts it back in the queue.
+
+A claimed row is handed over one by one: ``hand_over`` stamps ``sent_at`` on a row that is still
+"sending" just before its message goes to the mail server, and an unsubscribe cancels every row not
+stamped yet (``cancel_unsent``). Both are single-row writes the database orders, so each row is either
+cancelled or handed over, never both; a stamped row is in flight until its outcome is recorded.
 """
 
 from __future__ import annotations
@@ -80,9 +85,24 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.state == "sending", Delivery.claimed_at < now - timeout)
-        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) -> bool:
+    """Mark a claimed row as going to the mail server now; False when it was cancelled (or taken back)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == "sending",
+            Delivery.claimed_by == worker,
+            Delivery.sent_at.is_(None),
+        )
+        .values(sent_at=now, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
@@ -127,6 +147,7 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
             next_attempt_at=when,
             claimed_at=None,
             claimed_by=None,
+            sent_at=None,
             updated_at=now,
         )
     )
@@ -136,7 +157,7 @@ def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, updated_at=now)
+        .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, sent_at=None, updated_at=now)
     )
 
 
@@ -158,14 +179,36 @@ def deliveries_of(session: Session, subscriber_id: int) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.subscriber_id == subscriber_id).order_by(Delivery.id)))
 
 
-def cancel_queued(session: Session, subscriber_id: int, now: datetime) -> int:
-    """An unsubscribe wins over digests already waiting: they will not be sent."""
+def cancel_unsent(session: Session, subscriber_id: int, now: datetime) -> int:
+    """An unsubscribe wins over digests not yet handed to the mail server, queued or claimed."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "queued")
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.state.in_(("queued", "sending")),
+            Delivery.sent_at.is_(None),
+        )
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def in_flight(session: Session, subscriber_id: int) -> int:
+    """Digests to this subscriber being handed to the mail server right now."""
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "sending", Delivery.sent_at.is_not(None))
+    )
+    return session.scalar(query) or 0
+
+
+def cancelled_since(session: Session, since: datetime) -> int:
+    """Deliveries cancelled (by an unsubscribe, or found unsubscribed when claimed) since that time."""
+    query = (
+        select(func.count()).select_from(Delivery).where(Delivery.state == "cancelled", Delivery.updated_at >= since)
+    )
+    return session.scalar(query) or 0
 
 
 def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
@@ -181,5 +224,5 @@ def release(session: Session, delivery_id: int, now: datetime) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.state == "sending")
-        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
     )

@@ -106,7 +106,7 @@ def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
     readers = [f"r{i}@example.org" for i in range(10)]
     newsroom(engine, settings, ruleset, readers)
     crashing = CrashingOutbox(folder, crash_at=4)
-    monkeypatch.setattr(deliver_module, "open_transport", lambda url: crashing)
+    monkeypatch.setattr(deliver_module, "open_transport", lambda url, timeout: crashing)
     with pytest.raises(KeyboardInterrupt):
         deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
     assert len(messages(folder)) == 3
