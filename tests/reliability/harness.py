@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -97,8 +98,9 @@ def later(minutes: float) -> str:
 
 def summary_count(output: str, label: str) -> int:
     """A number from the send summary ("sent 5, ..., not sent (unsubscribed meanwhile) 2")."""
-    tail = output.rsplit(label + " ", 1)[1]
-    return int(tail.split(",", 1)[0].split()[0])
+    found = re.search(rf"(?<![\w-]){re.escape(label)} (\d+)", output)
+    assert found is not None, f"no {label!r} in {output!r}"
+    return int(found.group(1))
 
 
 def record_figures(name: str, figures: dict[str, Any]) -> None:
