@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,13 +21,12 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from digest.config import Settings
 from digest.db.engine import session_scope
 from digest.mail.models import Delivery
-from digest.subscribers.importer import add_subscriber
-from digest.subscribers.models import Subscriber
+from digest.subscribers.models import Subscriber, SubscriberTopic
 from digest.tagging.rules import Ruleset
 from tests.conftest import ROOT, TOPICS
 from tests.digests.helpers import ingest, rss
@@ -39,13 +39,30 @@ NEWS = rss(
 
 
 def newsroom(engine: Engine, settings: Settings, ruleset: Ruleset, count: int, prefix: str = "reader") -> list[str]:
-    """``count`` confirmed readers of one story each, in the order their digests will be claimed."""
+    """``count`` readers who confirmed yesterday, each with one topic the day's two stories carry, in
+    the order their digests will be claimed. Stored in bulk: these tests are about sending."""
     readers = [f"{prefix}{i:05d}@example.org" for i in range(count)]
     joined = datetime.now(UTC) - timedelta(days=1)
+    people = [
+        {
+            "email": reader,
+            "status": "confirmed",
+            "frequency": "daily",
+            "link_key": secrets.token_urlsafe(24),
+            "created_at": joined,
+            "confirmed_at": joined,
+            "policy_version": settings.privacy.policy_version,
+            "failed_deliveries": 0,
+        }
+        for reader in readers
+    ]
     with session_scope(engine) as s:
-        for i, reader in enumerate(readers):
-            topics = ["deepfakes"] if i % 2 else ["child-protection"]
-            add_subscriber(s, settings, reader, topics, "daily", True, ruleset.slugs, joined)
+        s.execute(insert(Subscriber), people)
+        ids = dict(s.execute(select(Subscriber.email, Subscriber.id)).all())
+        topics = [
+            {"subscriber_id": ids[r], "topic": ("child-protection", "deepfakes")[i % 2]} for i, r in enumerate(readers)
+        ]
+        s.execute(insert(SubscriberTopic), topics)
     ingest(engine, ruleset, NEWS, datetime.now(UTC) - timedelta(minutes=5))
     return readers
 
@@ -81,14 +98,25 @@ def digest_env(database_url: str, mail_url: str, **settings: object) -> dict[str
     return env
 
 
-def start_send(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextmanager
+def sending(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
+    """`digest send ARGS` as a process of its own, killed if the test ends while it still runs."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "digest", "send", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def later(minutes: float) -> str:

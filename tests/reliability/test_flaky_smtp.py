@@ -24,8 +24,8 @@ from tests.reliability.harness import (
     digest_env,
     newsroom,
     record_figures,
+    sending,
     smtp_server,
-    start_send,
     states,
 )
 
@@ -113,14 +113,14 @@ def test_a_flaky_mail_server_loses_nobody(
         while when is not None and runs < ROUNDS:
             # Each run starts when every retry waiting in the queue has fallen due (--now).
             clock = max(clock, when) + timedelta(seconds=1)
-            sender = start_send(env, "--now", clock.isoformat())
-            try:
-                _out, err = sender.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                hung += 1
-                sender.kill()
-                _out, err = sender.communicate()
-            assert sender.returncode in (0, 1), err  # 1: everything left failed for good
+            with sending(env, "--now", clock.isoformat()) as sender:
+                try:
+                    _out, err = sender.communicate(timeout=120)
+                except subprocess.TimeoutExpired:
+                    hung += 1
+                    sender.kill()
+                    _out, err = sender.communicate()
+                assert sender.returncode in (0, 1), err  # 1: everything left failed for good
             runs += 1
             when = due(engine)
     received = sink.received()

@@ -19,8 +19,8 @@ from tests.reliability.harness import (
     later,
     newsroom,
     record_figures,
+    sending,
     smtp_server,
-    start_send,
     states,
     wait_until,
 )
@@ -48,22 +48,22 @@ def test_kill_9_at_random_moments_loses_nothing(
         repeatable: set[str] = set()  # readers whose message may arrive twice: in flight at a kill
         for trial in range(KILLS):
             # Each run is started (by its clock) after the claims of the run killed before it expired.
-            sender = start_send(env, "--now", later(trial * (CLAIM_TIMEOUT + 1)))
-            before = sink.count()
-            if chance.random() < 0.3:
-                time.sleep(chance.uniform(0.0, 2.5))  # anywhere: starting, planning, claiming, sending
-            else:
-                target = before + chance.randint(1, 30)  # in the middle of sending
-                wait_until(lambda: sink.count() >= target or sender.poll() is not None, 60)  # noqa: B023
-            sender.send_signal(signal.SIGKILL)
-            _out, err = sender.communicate(timeout=30)
-            assert sender.returncode in (-signal.SIGKILL, 0), err
+            with sending(env, "--now", later(trial * (CLAIM_TIMEOUT + 1))) as sender:
+                before = sink.count()
+                if chance.random() < 0.3:
+                    time.sleep(chance.uniform(0.0, 2.5))  # anywhere: starting, planning, claiming, sending
+                else:
+                    target = before + chance.randint(1, 30)  # in the middle of sending
+                    wait_until(lambda: sink.count() >= target or sender.poll() is not None, 60)  # noqa: B023
+                sender.send_signal(signal.SIGKILL)
+                _out, err = sender.communicate(timeout=30)
+                assert sender.returncode in (-signal.SIGKILL, 0), err
             flying = in_flight(engine)
             assert len(flying) <= CONNECTIONS
             repeatable |= flying
-        last = start_send(env, "--now", later(KILLS * (CLAIM_TIMEOUT + 1)))
-        _out, err = last.communicate(timeout=120)
-        assert last.returncode == 0, err
+        with sending(env, "--now", later(KILLS * (CLAIM_TIMEOUT + 1))) as last:
+            _out, err = last.communicate(timeout=120)
+            assert last.returncode == 0, err
     received = sink.received()
     missing = [r for r in readers if received[r] == 0]
     repeated = {r: n - 1 for r, n in received.items() if n > 1}
