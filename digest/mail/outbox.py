@@ -16,7 +16,7 @@ cancelled or handed over, never both; a stamped row is in flight until its outco
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,15 +113,17 @@ def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) ->
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to ``limit`` due rows for this worker; no other worker can take them too."""
-    query = (
-        select(Delivery)
-        .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+def claim(
+    session: Session, worker: str, now: datetime, limit: int, skip_editions: Collection[str] = ()
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this worker; no other worker can take them too.
+
+    Rows of ``skip_editions`` (editions an editor holds) stay queued.
+    """
+    query = select(Delivery).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+    if skip_editions:
+        query = query.where(Delivery.edition.not_in(list(skip_editions)))
+    query = query.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
     for row in rows:
         row.state, row.claimed_at, row.claimed_by, row.updated_at = "sending", now, worker, now
@@ -228,6 +230,15 @@ def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
         .where(Delivery.id == delivery_id)
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+def mark_empty(session: Session, delivery_id: int, now: datetime) -> None:
+    """Nothing left to send once editors' exclusions apply: final, like an edition with nothing new."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state="empty", story_ids="[]", claimed_at=None, claimed_by=None, updated_at=now)
     )
 
 

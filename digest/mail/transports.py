@@ -91,6 +91,11 @@ class SmtpTransport:
             smtp.login(self.username, self.password or "")
         return smtp
 
+    def check(self) -> None:
+        """Connect and sign in once, and keep the connection; raises what went wrong, unwrapped."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+
     def send(self, message: EmailMessage) -> None:
         """One message to its one ``To`` address, from the address in its ``From``."""
         (_name, sender), (_to, recipient) = getaddresses([str(message["From"]), str(message["To"])])
