@@ -1,8 +1,9 @@
 """Delivering queued digests: claim rows, render (shared per group), send over several reused
 connections at a bounded rate, and record each outcome in its own transaction.
 
-An unsubscribe between queueing and sending wins: unsubscribing cancels the queued rows at once, and
-the status of every subscriber in a claimed batch is read again just before the batch is sent.
+An unsubscribe between queueing and sending wins: unsubscribing cancels every row not yet handed to
+the mail server, queued or claimed, and each row is handed over (``outbox.hand_over``, one indexed
+single-row update) just before its message goes out, so a row cancelled a moment earlier is skipped.
 Temporary failures (4xx, dropped connections) are retried with exponential backoff; permanent ones
 (5xx) fail the row and count against the address.
 """
@@ -23,8 +24,10 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
+from digest.digests import edition_store, review
+from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
-from digest.digests.select import Candidate, Selection, load_by_ids, select_stories
+from digest.digests.select import Candidate, load_by_ids, regroup
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
@@ -51,6 +54,8 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    # Digests cancelled while this run went on (queued or claimed), as the database has them: most are
+    # cancelled by the unsubscribe itself, in the web app, not by this sender.
     cancelled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -98,21 +103,26 @@ def deliver_queued(
     stop: threading.Event | None = None,
     on_start: Callable[[int], None] | None = None,
     on_message: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeliveryReport:
     """Send every due queued delivery; returns what happened.
 
-    Large sends are shared by ``delivery.sender_processes`` processes (one per core by default),
-    which claim batches from the outbox and split ``delivery.connections`` between them. When
-    ``stop`` is set (shutdown), the message in hand is finished and the rest of each claimed batch
-    goes straight back to the queue for the next run.
+    Large sends are shared by ``delivery.sender_processes`` processes (one per core by default), which
+    claim batches from the outbox and split ``delivery.connections`` between them. When ``stop`` is
+    set (shutdown), the message in hand is finished and the rest of each claimed batch goes straight
+    back to the queue for the next run. ``clock`` (default: the real time) decides what is due:
+    retries whose time has come, claims older than ``delivery.claim_timeout_minutes``.
     """
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    clock = clock or _utcnow
+    # Unsubscribes stamp their cancellations with the real time, this sender with its clock.
+    since = min(clock(), _utcnow())
     with session_scope(engine) as session:
         timeout = timedelta(minutes=settings.delivery.claim_timeout_minutes)
-        reclaimed = outbox.reclaim_stale(session, datetime.now(UTC), timeout)
+        reclaimed = outbox.reclaim_stale(session, clock(), timeout)
         if reclaimed:
             log.warning("%d deliveries were left 'sending' by a stopped sender: queued again", reclaimed)
-        waiting = outbox.waiting(session, datetime.now(UTC))
+        waiting = outbox.waiting(session, clock())
     if on_start:
         on_start(waiting)
     layout = SendLayout({t.slug: t.name for t in ruleset.topics}, tuple(ruleset.group_order))
@@ -120,18 +130,24 @@ def deliver_queued(
     if processes > 1:
         from digest.digests.senders import send_in_processes  # multiprocessing only when it is used
 
-        return send_in_processes(settings, layout, signer, processes, worker, stop, on_message)
-    return send_claimed(
-        engine,
-        settings,
-        layout,
-        signer,
-        connections=settings.delivery.connections,
-        per_second=settings.delivery.messages_per_second,
-        worker=worker,
-        stop=stop,
-        on_message=on_message,
-    )
+        offset = clock() - _utcnow()
+        report = send_in_processes(settings, layout, signer, processes, worker, stop, on_message, offset)
+    else:
+        report = send_claimed(
+            engine,
+            settings,
+            layout,
+            signer,
+            connections=settings.delivery.connections,
+            per_second=settings.delivery.messages_per_second,
+            worker=worker,
+            clock=clock,
+            stop=stop,
+            on_message=on_message,
+        )
+    with session_scope(engine) as session:
+        report.cancelled = outbox.cancelled_since(session, since)
+    return report
 
 
 def sender_processes(settings: Settings, waiting: int) -> int:
@@ -151,6 +167,7 @@ def send_claimed(
     connections: int,
     per_second: float,
     worker: str,
+    clock: Callable[[], datetime],
     stop: threading.Event | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
@@ -165,20 +182,21 @@ def send_claimed(
     def send(item: Outgoing) -> None:
         if stop is not None and stop.is_set():
             with session_scope(engine) as session:
-                outbox.release(session, item.delivery_id, datetime.now(UTC))
+                outbox.release(session, item.delivery_id, clock())
             return
         if not hasattr(local, "transport"):
-            local.transport = open_transport(settings.mail_url)
+            local.transport = open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
             transports.append(local.transport)
-        outcome = _send_one(engine, settings, local.transport, item, limit)
-        report.add(outcome)
+        outcome = _send_one(engine, settings, local.transport, item, limit, worker, clock)
+        if outcome != "cancelled":  # counted from the database at the end, with those never claimed
+            report.add(outcome)
         if on_message:
             on_message(outcome)
 
     try:
         with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-smtp") as pool:
             while stop is None or not stop.is_set():
-                batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, report)
+                batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, clock)
                 if batch is None:
                     break
                 list(pool.map(send, batch))
@@ -186,6 +204,10 @@ def send_claimed(
         for transport in transports:
             transport.close()
     return report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _prepare_batch(
@@ -196,14 +218,16 @@ def _prepare_batch(
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
     stories: dict[int, Candidate],
-    report: DeliveryReport,
+    clock: Callable[[], datetime],
 ) -> list[Outgoing] | None:
     """Claim the next rows and build their messages; None when nothing is due."""
-    now = datetime.now(UTC)
+    now = clock()
     with session_scope(engine) as session:
-        claimed = outbox.claim(session, worker, now, CLAIM_BATCH)
+        claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
         if not claimed:
             return None
+        # Read once per batch: editors' changes made while an edition is sending reach the rest of it.
+        desks: dict[str, Desk] = {e: review.desk_of(session, e) for e in {c.edition for c in claimed}}
         people = recipient_store.recipients_by_ids(session, {c.subscriber_id for c in claimed})
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
@@ -213,15 +237,20 @@ def _prepare_batch(
             person = people.get(row.subscriber_id)
             if person is None or person.status != "confirmed":
                 outbox.mark_cancelled(session, row.id, now)
-                report.add("cancelled")
                 continue
-            key = (tuple(person.topic_slugs), person.frequency, row.edition, row.story_ids)
+            desk = desks[row.edition]
+            chosen = [stories[i] for i in row.story_ids if i in stories]
+            selection = regroup(layout.group_order, chosen, person.topic_slugs, desk.excluded)
+            if desk.excluded and set(selection.story_ids) != set(row.story_ids):
+                if not selection.count and not settings.digest.send_empty:
+                    outbox.mark_empty(session, row.id, now)  # every story of it was excluded
+                    continue
+                edition_store.set_delivered_stories(session, row.id, selection.story_ids)
+            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids, desk.version)
             rendered = renderings.get(key)
             if rendered is None:
-                chosen = [stories[i] for i in row.story_ids if i in stories]
-                selection = _regroup(layout, chosen, person.topic_slugs)
                 rendered = renderings[key] = render_digest(
-                    settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition
+                    settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
                 )
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
@@ -232,29 +261,33 @@ def _prepare_batch(
     return batch
 
 
-def _regroup(layout: SendLayout, chosen: list[Candidate], topics: list[str]) -> Selection:
-    """The stories stored with a delivery, grouped again under the subscriber's topics."""
-    chosen.sort(key=lambda c: (c.published_at, c.id), reverse=True)
-    return select_stories(chosen, layout.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
-
-
 def _send_one(
-    engine: Engine, settings: Settings, transport: FileOutbox | SmtpTransport, item: Outgoing, limit: RateLimit
+    engine: Engine,
+    settings: Settings,
+    transport: FileOutbox | SmtpTransport,
+    item: Outgoing,
+    limit: RateLimit,
+    worker: str,
+    clock: Callable[[], datetime],
 ) -> str:
     limit.wait()
+    # The last look before the message leaves: an unsubscribe since the batch was claimed has
+    # cancelled the row, and then this update finds nothing to hand over.
+    with session_scope(engine) as session:
+        if not outbox.hand_over(session, item.delivery_id, worker, clock()):
+            return "cancelled"
     try:
         transport.send_raw(settings.mail.from_address, item.recipient, item.data)
     except DeliveryError as exc:
-        return _record_failure(engine, settings, item, exc)
+        return _record_failure(engine, settings, item, exc, clock())
     with session_scope(engine) as session:
-        outbox.mark_sent(session, item.delivery_id, item.message_id, datetime.now(UTC))
+        outbox.mark_sent(session, item.delivery_id, item.message_id, clock())
         if item.had_failures:
             subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
     return "sent"
 
 
-def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError) -> str:
-    now = datetime.now(UTC)
+def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError, now: datetime) -> str:
     attempts = item.attempts + 1
     with session_scope(engine) as session:
         if exc.permanent or attempts >= settings.delivery.max_attempts:

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 
@@ -48,6 +49,7 @@ def send_in_processes(
     worker: str,
     stop: threading.Event | None,
     on_message: Callable[[str], None] | None,
+    offset: timedelta = timedelta(0),
 ) -> DeliveryReport:
     """Run ``processes`` senders until nothing is due; their outcomes are added up as they come."""
     context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads and connections
@@ -58,7 +60,7 @@ def send_in_processes(
     children = [
         context.Process(
             target=_sender_main,
-            args=(settings, layout, signer, n, rate, f"{worker}/{i}", events, halt, os.getpid()),
+            args=(settings, layout, signer, n, rate, f"{worker}/{i}", events, halt, os.getpid(), offset),
             name=f"digest-sender-{i}",
         )
         for i, n in enumerate(connections)
@@ -107,6 +109,7 @@ def _sender_main(
     events: Queue[tuple[str, object]],
     halt: Synchronized[int],
     parent: int,
+    offset: timedelta,
 ) -> None:
     # Ctrl-C and SIGTERM go to the parent, which asks every sender to stop through ``halt``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -147,6 +150,7 @@ def _sender_main(
             connections=connections,
             per_second=per_second,
             worker=worker,
+            clock=lambda: datetime.now(UTC) + offset,  # digest send --now: the parent's clock
             stop=stop,
             on_message=on_message,
         )
