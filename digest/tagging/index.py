@@ -55,9 +55,11 @@ class PhraseIndex:
     def find(self, text: str) -> dict[int, str]:
         """Phrase id -> the words matched, for every phrase found in ``text`` (folded, lower case)."""
         found: dict[int, str] = {}
-        words = set(WORDS.findall(text))
+        # In the text's order, so that a phrase several words match is named by the first of them.
+        ordered = list(dict.fromkeys(WORDS.findall(text)))
+        words = set(ordered)
         by_start: dict[str, list[str]] = {}
-        for word in words:
+        for word in ordered:
             start = word[:3]
             if start in by_start:
                 by_start[start].append(word)
@@ -65,8 +67,8 @@ class PhraseIndex:
                 by_start[start] = [word]
         keys = by_start.keys()
         by_form = self.by_form
-        for word in words & by_form.keys():
-            for phrase in by_form[word]:
+        for word in ordered:
+            for phrase in by_form.get(word, ()):
                 found.setdefault(phrase.id, word)
         by_stem_key = self.by_stem_key
         for key in keys & by_stem_key.keys():

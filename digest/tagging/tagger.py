@@ -41,7 +41,7 @@ class Tagging:
 def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = "") -> Tagging:
     """The topics of one story, each with the phrases that gave it."""
     texts = {"title": title, "summary": summary, "content": content}
-    found = {name: ruleset.index.find(_fold(text)) if text else {} for name, text in texts.items()}
+    found = {name: ruleset.index.find(fold_text(text)) if text else {} for name, text in texts.items()}
 
     scores: dict[str, float] = {}
     why: dict[str, list[str]] = {}
@@ -99,7 +99,7 @@ def _apply(
     return weight, [_tidy(w) for w in words]
 
 
-def _fold(text: str) -> str:
+def fold_text(text: str) -> str:
     return text.translate(_FOLD).lower()
 
 
