@@ -7,7 +7,6 @@ reaches its threshold is given, together with the topics it implies.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from digest.tagging.rules import Rule, Ruleset
@@ -28,9 +27,6 @@ _FOLD = str.maketrans(
 )
 
 
-_SPACES = re.compile(r"\s+")
-
-
 @dataclass(frozen=True, slots=True)
 class Tagging:
     topics: tuple[str, ...]
@@ -40,26 +36,38 @@ class Tagging:
 
 def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = "") -> Tagging:
     """The topics of one story, each with the phrases that gave it."""
-    texts = {"title": title, "summary": summary, "content": content}
-    found = {name: ruleset.index.find(fold_text(text)) if text else {} for name, text in texts.items()}
+    index, groups_of, read = ruleset.index, ruleset.groups_of, ruleset.fields_read
+    found: dict[str, dict[int, str]] = {}
+    # Per field, each group with a phrase there -> its lowest phrase id there, the one that names it.
+    firsts: dict[str, dict[int, int]] = {}
+    for name, text in (("title", title), ("summary", summary), ("content", content)):
+        matched = index.find(fold_text(text)) if text and name in read else {}
+        first: dict[int, int] = {}
+        for phrase_id in matched:
+            for number in groups_of[phrase_id]:
+                if first.get(number, phrase_id) >= phrase_id:
+                    first[number] = phrase_id
+        found[name] = matched
+        firsts[name] = first
 
     scores: dict[str, float] = {}
     why: dict[str, list[str]] = {}
-    anywhere = set().union(*found.values())
+    present = firsts["title"].keys() | firsts["summary"].keys() | firsts["content"].keys()
+    title_weight = ruleset.title_weight
     for topic in ruleset.topics:
-        score = 0.0
-        if topic.phrase_ids.isdisjoint(anywhere):
-            scores[topic.slug] = score
+        if topic.group_numbers.isdisjoint(present):
+            scores[topic.slug] = 0.0  # none of its phrases anywhere: not given, whatever the threshold
             continue
+        score = 0.0
         reasons: list[str] = []
         for rule in topic.rules:
-            hit = _apply(rule, found, anywhere, ruleset.title_weight)
+            hit = _apply(rule, found, firsts, title_weight)
             if hit:
                 score += hit[0]
                 reasons.extend(w for w in hit[1] if w not in reasons)
         if score > 0:
             for negative in topic.negatives:
-                hit = _apply(negative, found, anywhere, 1.0)
+                hit = _apply(negative, found, firsts, 1.0)
                 if hit:
                     score -= hit[0]
         scores[topic.slug] = score
@@ -75,33 +83,26 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
 
 
 def _apply(
-    rule: Rule, found: dict[str, dict[int, str]], anywhere: set[int], title_weight: float
+    rule: Rule, found: dict[str, dict[int, str]], firsts: dict[str, dict[int, int]], title_weight: float
 ) -> tuple[float, list[str]] | None:
-    """The rule's weight and matched words, or None when it does not match."""
-    for group in rule.groups:  # the quick answer for most rules: a group found nowhere at all
-        if group.isdisjoint(anywhere):
-            return None
+    """The rule's weight and matched words, or None when it does not match: each group is named by
+    its lowest phrase id in the first of the rule's fields that has one."""
     words: list[str] = []
     in_title_only = True
-    for group in rule.groups:
-        hit = None
+    for number in rule.group_numbers:
         for field_name in rule.fields:
-            matched = found[field_name]
-            if matched and not group.isdisjoint(matched):
-                hit = matched[min(group.intersection(matched))]
+            phrase_id = firsts[field_name].get(number)
+            if phrase_id is not None:
+                words.append(found[field_name][phrase_id])
                 if field_name != "title":
                     in_title_only = False
                 break
-        if hit is None:
+        else:
             return None
-        words.append(hit)
     weight = rule.weight * (title_weight if in_title_only and "title" in rule.fields else 1.0)
-    return weight, [_tidy(w) for w in words]
+    return weight, words
 
 
 def fold_text(text: str) -> str:
-    return text.translate(_FOLD).lower()
-
-
-def _tidy(words: str) -> str:
-    return _SPACES.sub(" ", words) if " " in words or "\n" in words or "\t" in words else words
+    # Most text is ASCII, which has nothing to fold but case.
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from digest.tagging.index import WORDS
-from digest.tagging.rules import Rule, Ruleset, compile_phrase
+from digest.tagging.phrases import WORDS, compile_phrase
+from digest.tagging.rules import Rule, Ruleset
 from digest.tagging.tagger import Tagging, fold_text
 
 _SPACES = re.compile(r"\s+")
@@ -70,10 +70,15 @@ def reference_tag(
 ) -> Tagging:
     texts = {"title": title, "summary": summary, "content": content}
     found = {name: find_phrases(phrases, fold_text(text)) if text else {} for name, text in texts.items()}
+    anywhere = {phrase_id for matched in found.values() for phrase_id in matched}
     scores: dict[str, float] = {}
     why: dict[str, list[str]] = {}
     for topic in ruleset.topics:
         score = 0.0
+        if anywhere.isdisjoint(i for rule in (*topic.rules, *topic.negatives) for group in rule.groups for i in group):
+            # None of the topic's phrases in any field, read or not: not given, whatever its threshold.
+            scores[topic.slug] = score
+            continue
         reasons: list[str] = []
         for rule in topic.rules:
             hit = _apply(rule, found, ruleset.title_weight)

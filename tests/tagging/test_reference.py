@@ -91,6 +91,25 @@ def test_every_field_and_field_order_is_read_as_the_reference_reads_it(ruleset: 
     assert not differences(varied, stories)
 
 
+def test_a_threshold_of_zero_is_met_as_the_reference_meets_it() -> None:
+    topic = {
+        "slug": "scams",
+        "name": "Scams",
+        "threshold": 0,
+        "rules": [{"all": [["scam*"], ["pension*"]]}],
+        "negatives": [{"phrases": ["anti-scam"], "weight": 2}],
+    }
+    rules = compile_rules({"topics": [topic]})
+    stories = [
+        ("Scam warning for pensioners", "", ""),
+        ("Weather", "", "A scam wave."),  # a phrase only in a field no rule reads
+        ("Weather", "Sunny", "Warm"),
+        ("Anti-scam hotline for pensioners", "", ""),
+    ]
+    assert not differences(rules, stories)
+    assert tag_story(rules, "Weather", "Sunny").topics == ()
+
+
 _SEPARATORS = st.sampled_from([" ", "  ", "-", " - ", "'", '"', "\u2019", "\u2014", "\n", "\t", ". ", ", ", "\u00a0"])
 
 
