@@ -30,6 +30,7 @@ WORD_MEMORY = 100_000
 _Word = tuple[dict[int, str], dict[int, Phrase]]
 _NOTHING: _Word = ({}, {})
 _SPACES = re.compile(r"\s+")
+_UNTIDY = re.compile(r"\s\s|[^\S ]")  # what _SPACES would change: a run, or a space that is not " "
 # The letters re's case-insensitive matching takes for an ASCII one (i, s) that stay themselves when
 # lower-cased: a text with them may match a raw expression without containing its plain letters.
 _ODD_CASES = ("\u0131", "\u017f")  # dotless i, long s
@@ -39,12 +40,15 @@ class PhraseIndex:
     def __init__(self, phrases: Sequence[Phrase]) -> None:
         self.by_form: dict[str, list[int]] = {}
         self.stems_by_key: dict[str, list[tuple[str, int]]] = {}
+        self.by_pair: dict[tuple[str, str], dict[int, Phrase]] = {}
         self.by_word: dict[str, list[Phrase]] = {}
         self.by_prefix: dict[str, list[Phrase]] = {}
         self.raw = [p for p in phrases if p.key is None]
-        # A phrase is looked up by the condition fewest other phrases share: one of its whole words, or
-        # the start of a word that may end differently (counted double: many words share a start).
-        frequency = Counter(word for p in phrases for word in p.required)
+        # A longer phrase is looked up by the condition fewest other phrases share: a pair of
+        # neighbouring words where it has one; else one of its whole words or the start of a word that
+        # may end differently (counted double: many words share a start), avoiding words of one or two
+        # letters ("s", "of"), which most texts have.
+        frequency = Counter(word for p in phrases for word in (*p.required, *p.pairs))
         for phrase in phrases:
             for start in phrase.prefixes:
                 frequency[f"{start}*"] += 2
@@ -54,9 +58,12 @@ class PhraseIndex:
                     self.by_form.setdefault(form, []).append(phrase.id)
             elif phrase.stem is not None and phrase.key is not None:
                 self.stems_by_key.setdefault(phrase.key, []).append((phrase.stem, phrase.id))
+            elif phrase.pairs:
+                pair = min(sorted(phrase.pairs), key=frequency.__getitem__)
+                self.by_pair.setdefault(pair, {})[phrase.id] = phrase
             elif phrase.required or phrase.prefixes:
                 conditions = sorted(phrase.required) + sorted(f"{start}*" for start in phrase.prefixes)
-                rarest = min(conditions, key=frequency.__getitem__)
+                rarest = min(conditions, key=lambda c: (len(c.rstrip("*")) < 3, frequency[c]))
                 if rarest.endswith("*"):
                     self.by_prefix.setdefault(rarest[:-1], []).append(phrase)
                 else:
@@ -77,24 +84,25 @@ class PhraseIndex:
             if entry is None:
                 entry = self._learn(word)
             if entry is not _NOTHING:
-                found.update(entry[0])
-                candidates.update(entry[1])
+                direct, more = entry
+                if direct:
+                    found.update(direct)
+                if more:
+                    candidates.update(more)
+        pairs = {(word, after[:3]) for word, after in pairwise(tokens)}
+        by_pair = self.by_pair
+        for pair in pairs & by_pair.keys():
+            candidates.update(by_pair[pair])
         if candidates:
             words = set(tokens)
             starts: set[str] | None = None
-            pairs: set[tuple[str, str]] | None = None
             for phrase in candidates.values():
+                if not phrase.pairs <= pairs or not phrase.required <= words:
+                    continue
                 if phrase.prefixes:
                     if starts is None:
                         starts = {word[:3] for word in words}
                     if not phrase.prefixes <= starts:
-                        continue
-                if not phrase.required <= words:
-                    continue
-                if phrase.pairs:
-                    if pairs is None:
-                        pairs = {(word, after[:3]) for word, after in pairwise(tokens)}
-                    if not phrase.pairs <= pairs:
                         continue
                 if match := phrase.pattern.search(text):
                     found[phrase.id] = _tidy(match.group(0))
@@ -123,5 +131,8 @@ class PhraseIndex:
 
 
 def _tidy(words: str) -> str:
-    # A phrase matched across a line break or a run of spaces is named with one space.
-    return _SPACES.sub(" ", words) if " " in words or "\n" in words or "\t" in words else words
+    # A phrase matched across a line break or a run of spaces is named with one space. (Matches with
+    # nothing but single spaces, most of them, are left as they are without rewriting them.)
+    if (" " in words or "\n" in words or "\t" in words) and _UNTIDY.search(words):
+        return _SPACES.sub(" ", words)
+    return words

@@ -37,6 +37,7 @@ class Rule:
     groups: tuple[frozenset[int], ...]
     # The same groups by number (Ruleset.groups_of gives each phrase's group numbers).
     group_numbers: tuple[int, ...] = ()
+    group_set: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,14 @@ class _Compiler:
         if weight <= 0:
             raise self.fail(here, "weight must be above zero (negatives subtract their weight)")
         numbers = tuple(self.group_numbers.setdefault(group, len(self.group_numbers)) for group in compiled)
-        return Rule(name=str(name), weight=weight, fields=tuple(fields), groups=compiled, group_numbers=numbers)
+        return Rule(
+            name=str(name),
+            weight=weight,
+            fields=tuple(fields),
+            groups=compiled,
+            group_numbers=numbers,
+            group_set=frozenset(numbers),
+        )
 
     def phrase_set(self, value: Any, where: str, groups: dict[str, frozenset[int]] | None = None) -> frozenset[int]:
         if isinstance(value, str) and groups is not None:

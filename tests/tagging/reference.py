@@ -17,9 +17,14 @@ from dataclasses import dataclass
 
 from digest.tagging.phrases import WORDS, compile_phrase
 from digest.tagging.rules import Rule, Ruleset
-from digest.tagging.tagger import Tagging, fold_text
+from digest.tagging.tagger import TYPOGRAPHIC, Tagging
 
 _SPACES = re.compile(r"\s+")
+_FOLD = str.maketrans(TYPOGRAPHIC)
+
+
+def fold_text(text: str) -> str:
+    return text.translate(_FOLD).lower()
 
 
 @dataclass(frozen=True, slots=True)
