@@ -68,6 +68,8 @@ class PhraseIndex:
                     self.by_prefix.setdefault(rarest[:-1], []).append(phrase)
                 else:
                     self.by_word.setdefault(rarest, []).append(phrase)
+        # The words some phrase needs a certain word after: the only pairs of a text worth keeping.
+        self.starters = frozenset(first for p in phrases for first, _ in p.pairs)
         self._words: dict[str, _Word] = {}
 
     def find(self, text: str) -> dict[int, str]:
@@ -89,7 +91,8 @@ class PhraseIndex:
                     found.update(direct)
                 if more:
                     candidates.update(more)
-        pairs = {(word, after[:3]) for word, after in pairwise(tokens)}
+        starters = self.starters
+        pairs = {(word, after[:3]) for word, after in pairwise(tokens) if word in starters}
         by_pair = self.by_pair
         for pair in pairs & by_pair.keys():
             candidates.update(by_pair[pair])
