@@ -38,15 +38,18 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
     found: dict[str, dict[int, str]] = {}
     # Per field, each group with a phrase there -> its lowest phrase id there, the one that names it.
     firsts: dict[str, dict[int, int]] = {}
+    present: set[int] = set()  # the groups with a phrase in some field
     for name, text in (("title", title), ("summary", summary), ("content", content)):
-        matched = index.find(fold_text(text)) if text and name in read else {}
-        found[name] = matched
-        # From the highest id down, so that the lowest is the one left.
-        firsts[name] = {number: i for i in sorted(matched, reverse=True) for number in groups_of[i]}
+        if text and name in read:
+            matched = found[name] = index.find(fold_text(text))
+            # From the highest id down, so that the lowest is the one left.
+            first = firsts[name] = {number: i for i in sorted(matched, reverse=True) for number in groups_of[i]}
+            present.update(first)
+        else:
+            found[name], firsts[name] = {}, {}
 
     scores: dict[str, float] = {}
     why: dict[str, list[str]] = {}
-    present = firsts["title"].keys() | firsts["summary"].keys() | firsts["content"].keys()
     title_weight = ruleset.title_weight
     for topic in ruleset.topics:
         if topic.group_numbers.isdisjoint(present):
@@ -68,6 +71,8 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
         if score >= topic.threshold:
             why[topic.slug] = reasons
 
+    if not why:
+        return Tagging((), {}, scores)
     for topic in ruleset.topics:  # implications, after every topic has been scored
         if topic.slug in why:
             for implied in topic.also:
@@ -83,8 +88,9 @@ def _apply(
     its lowest phrase id in the first of the rule's fields that has one."""
     words: list[str] = []
     in_title_only = True
+    fields = rule.fields
     for number in rule.group_numbers:
-        for field_name in rule.fields:
+        for field_name in fields:
             phrase_id = firsts[field_name].get(number)
             if phrase_id is not None:
                 words.append(found[field_name][phrase_id])
@@ -93,8 +99,9 @@ def _apply(
                 break
         else:
             return None
-    weight = rule.weight * (title_weight if in_title_only and "title" in rule.fields else 1.0)
-    return weight, words
+    if in_title_only and "title" in fields:
+        return rule.weight * title_weight, words
+    return rule.weight, words
 
 
 def fold_text(text: str) -> str:
