@@ -35,6 +35,7 @@ class ReferencePhrase:
     # phrase to be tried at all, as the tagger has always required.
     required: frozenset[str]
     prefixes: frozenset[str]
+    any_of: frozenset[str] = frozenset()  # a one-word phrase: the text must have one of these words
 
 
 def reference_phrases(ruleset: Ruleset) -> list[ReferencePhrase]:
@@ -42,6 +43,7 @@ def reference_phrases(ruleset: Ruleset) -> list[ReferencePhrase]:
     for phrase in ruleset.phrases:
         pattern, key, required, prefixes = compile_phrase(phrase.text)
         word = phrase.text.strip().lower()
+        any_of: frozenset[str] = frozenset()
         if key is not None and re.fullmatch(r"\w+\*?", word):
             # One word is matched as a whole word of the text: "scam*" names the word that starts
             # with "scam" ("scammers'" names "scammers"), "image" names "image" or "images".
@@ -51,10 +53,10 @@ def reference_phrases(ruleset: Ruleset) -> list[ReferencePhrase]:
             else:
                 forms = [word, word + "s", word + "es"] if word[-1].isalpha() else [word]
                 pattern = re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, forms))})(?!\w)")
-                required, prefixes = frozenset(), frozenset({key})
+                required, prefixes, any_of = frozenset(), frozenset(), frozenset(forms)
         elif key is None:
             required, prefixes = frozenset(), frozenset()
-        phrases.append(ReferencePhrase(phrase.id, pattern, required, prefixes))
+        phrases.append(ReferencePhrase(phrase.id, pattern, required, prefixes, any_of))
     return phrases
 
 
@@ -65,6 +67,8 @@ def find_phrases(phrases: list[ReferencePhrase], text: str) -> dict[int, str]:
     starts = {word[:3] for word in words}
     found = {}
     for phrase in phrases:
+        if phrase.any_of and phrase.any_of.isdisjoint(words):
+            continue
         if phrase.required <= words and phrase.prefixes <= starts and (match := phrase.pattern.search(text)):
             found[phrase.id] = match.group(0)
     return found
