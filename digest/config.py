@@ -84,6 +84,10 @@ class DigestSettings(_Section):
     max_stories_per_topic: int = Field(default=10, ge=1, le=100)
     max_age_days: int = Field(default=8, ge=1, le=60)  # stories first seen longer ago are never sent
     send_empty: bool = False  # nothing new: send a short "no new stories" mail instead of nothing
+    # "auto": the send job sends each edition as planned; "approve": it plans and waits for an editor.
+    review: Literal["auto", "approve"] = "auto"
+    # With review = "approve": send an unapproved edition anyway at this local time ("10:00"); unset: never.
+    review_deadline: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,7 @@ import logging
 import click
 
 from digest import __version__
-from digest.cli import db, demo, digests, editors, feeds, run, serve, stories, subscribers, tagging
+from digest.cli import db, demo, digests, editions, editors, feeds, run, serve, stories, subscribers, tagging
 from digest.cli.context import AppContext, DigestGroup
 from digest.config import load_settings
 
@@ -38,6 +38,7 @@ cli.add_command(digests.send)
 cli.add_command(digests.preview)
 cli.add_command(run.run)
 cli.add_command(editors.editors)
+cli.add_command(editions.editions)
 cli.add_command(demo.demo)
 
 
