@@ -1,16 +1,16 @@
 """Finding which of a ruleset's phrases occur in a text, without trying most of them.
 
 Tagging must keep up with ingestion (tens of thousands of stories a second, keyword-dense ones
-included), and a ruleset has hundreds of phrases. What each word of a text can start is worked out
+included), and a ruleset has hundreds of phrases. What each word of a text brings is worked out
 once per distinct word and remembered, so a text costs one pass over its words:
 - a phrase of one plain word matches the word itself or its plural; a one-word phrase ending in "*"
   matches the words starting with it: both are answered from the word alone, never by a regular
   expression;
-- any other phrase is a candidate when the text has its rarest whole word (or, having none, a word
-  with the first three letters of its first word), and is tried only when the text also has all
-  its whole words, word starts and neighbouring words;
+- any other phrase is a candidate when the text has the pair of neighbouring words it is looked up
+  by (or, having none, its rarest whole word or word start), and is tried only when the text also
+  has all its whole words, word starts and neighbouring words;
 - a raw "re:" expression is tried only when the text has the plain characters every match of it has
-  (in an ASCII text, where folding case is plain: "fine" for "fine[sd]?" between word boundaries).
+  ("fine" for "fine[sd]?" between word boundaries).
 """
 
 from __future__ import annotations
