@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digest.failures import OperatorError
 from digest.tagging.index import PhraseIndex
 from digest.tagging.phrases import Phrase, make_phrase
 
@@ -24,7 +25,7 @@ FIELDS = ("title", "summary", "content")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class RulesError(Exception):
+class RulesError(OperatorError):
     """The rules file is missing or wrong; the message names the file, topic and rule."""
 
 
