@@ -1,12 +1,16 @@
 """Finding which of a ruleset's phrases occur in a text, without trying most of them.
 
-Tagging must keep up with ingestion (tens of thousands of stories a second), and a ruleset has
-hundreds of phrases. Most are never tried as regular expressions:
-- a phrase of one plain word is a set lookup among the text's words (with its plural forms);
-- a one-word phrase ending in "*" is looked up by its first three letters, then compared as a prefix;
-- any other phrase is tried only when the text contains its rarest whole word (or, having none, the
-  first three letters of its first word), and all its other whole words;
-- raw "re:" expressions are tried only when one expression made of all of them finds something.
+Tagging must keep up with ingestion (tens of thousands of stories a second, keyword-dense ones
+included), and a ruleset has hundreds of phrases. What each word of a text brings is worked out
+once per distinct word and remembered, so a text costs one pass over its words:
+- a phrase of one plain word matches the word itself or its plural; a one-word phrase ending in "*"
+  matches the words starting with it: both are answered from the word alone, never by a regular
+  expression;
+- any other phrase is a candidate when the text has the pair of neighbouring words it is looked up
+  by (or, having none, its rarest whole word or word start), and is tried only when the text also
+  has all its whole words, word starts and neighbouring words;
+- a raw "re:" expression is tried only when the text has the plain characters every match of it has
+  ("fine" for "fine[sd]?" between word boundaries).
 """
 
 from __future__ import annotations
@@ -14,81 +18,124 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from itertools import pairwise
 
-WORDS = re.compile(r"\w+")  # words as the regular expressions' \w boundaries see them
+from digest.tagging.phrases import WORDS, Phrase
 
+# How many distinct words the index remembers before it starts afresh (a few megabytes).
+WORD_MEMORY = 100_000
 
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    id: int
-    text: str  # as the editor wrote it
-    pattern: re.Pattern[str]
-    key: str | None  # first three letters of the first word; None for raw expressions
-    required: frozenset[str] = frozenset()  # whole words the text must contain
-    prefixes: frozenset[str] = frozenset()  # first three letters of words that may end differently
-    forms: frozenset[str] = frozenset()  # a one-word phrase: the words it matches
-    stem: str | None = None  # a one-word phrase ending in "*": the start it matches
+# What one word of a text brings: the one-word phrases it matches (phrase id -> the word), and the
+# longer phrases it makes worth trying (phrase id -> phrase).
+_Word = tuple[dict[int, str], dict[int, Phrase]]
+_NOTHING: _Word = ({}, {})
+_SPACES = re.compile(r"\s+")
+_UNTIDY = re.compile(r"\s\s|[^\S ]")  # what _SPACES would change: a run, or a space that is not " "
+# The letters re's case-insensitive matching takes for an ASCII one (i, s) that stay themselves when
+# lower-cased: a text with them may match a raw expression without containing its plain letters.
+_ODD_CASES = ("\u0131", "\u017f")  # dotless i, long s
 
 
 class PhraseIndex:
     def __init__(self, phrases: Sequence[Phrase]) -> None:
-        self.by_form: dict[str, list[Phrase]] = {}
-        self.by_stem_key: dict[str, list[Phrase]] = {}
+        self.by_form: dict[str, list[int]] = {}
+        self.stems_by_key: dict[str, list[tuple[str, int]]] = {}
+        self.by_pair: dict[tuple[str, str], dict[int, Phrase]] = {}
         self.by_word: dict[str, list[Phrase]] = {}
         self.by_prefix: dict[str, list[Phrase]] = {}
         self.raw = [p for p in phrases if p.key is None]
-        self.raw_any = re.compile("|".join(f"(?:{p.pattern.pattern})" for p in self.raw), re.I) if self.raw else None
-        frequency = Counter(word for p in phrases for word in p.required)
+        # A longer phrase is looked up by the condition fewest other phrases share: a pair of
+        # neighbouring words where it has one; else one of its whole words or the start of a word that
+        # may end differently (counted double: many words share a start), avoiding words of one or two
+        # letters ("s", "of"), which most texts have.
+        frequency = Counter(word for p in phrases for word in (*p.required, *p.pairs))
+        for phrase in phrases:
+            for start in phrase.prefixes:
+                frequency[f"{start}*"] += 2
         for phrase in phrases:
             if phrase.forms:
                 for form in phrase.forms:
-                    self.by_form.setdefault(form, []).append(phrase)
+                    self.by_form.setdefault(form, []).append(phrase.id)
             elif phrase.stem is not None and phrase.key is not None:
-                self.by_stem_key.setdefault(phrase.key, []).append(phrase)
-            elif phrase.required:
-                rarest = min(sorted(phrase.required), key=frequency.__getitem__)
-                self.by_word.setdefault(rarest, []).append(phrase)
-            elif phrase.key is not None:
-                self.by_prefix.setdefault(phrase.key, []).append(phrase)
+                self.stems_by_key.setdefault(phrase.key, []).append((phrase.stem, phrase.id))
+            elif phrase.pairs:
+                pair = min(sorted(phrase.pairs), key=frequency.__getitem__)
+                self.by_pair.setdefault(pair, {})[phrase.id] = phrase
+            elif phrase.required or phrase.prefixes:
+                conditions = sorted(phrase.required) + sorted(f"{start}*" for start in phrase.prefixes)
+                rarest = min(conditions, key=lambda c: (len(c.rstrip("*")) < 3, frequency[c]))
+                if rarest.endswith("*"):
+                    self.by_prefix.setdefault(rarest[:-1], []).append(phrase)
+                else:
+                    self.by_word.setdefault(rarest, []).append(phrase)
+        # The words some phrase needs a certain word after: the only pairs of a text worth keeping.
+        self.starters = frozenset(first for p in phrases for first, _ in p.pairs)
+        self._words: dict[str, _Word] = {}
 
     def find(self, text: str) -> dict[int, str]:
-        """Phrase id -> the words matched, for every phrase found in ``text`` (folded, lower case)."""
+        """Phrase id -> the words matched, for every phrase found in ``text`` (folded, lower case).
+
+        Each phrase is named by its first match in the text, with runs of spaces read as one."""
         found: dict[int, str] = {}
-        words = set(WORDS.findall(text))
-        by_start: dict[str, list[str]] = {}
-        for word in words:
-            start = word[:3]
-            if start in by_start:
-                by_start[start].append(word)
-            else:
-                by_start[start] = [word]
-        keys = by_start.keys()
-        by_form = self.by_form
-        for word in words & by_form.keys():
-            for phrase in by_form[word]:
-                found.setdefault(phrase.id, word)
-        by_stem_key = self.by_stem_key
-        for key in keys & by_stem_key.keys():
-            starting = by_start[key]
-            for phrase in by_stem_key[key]:
-                stem = phrase.stem or ""
-                for word in starting:
-                    if word.startswith(stem):
-                        found[phrase.id] = word
-                        break
-        by_word = self.by_word
-        for word in words & by_word.keys():
-            for phrase in by_word[word]:
-                if phrase.required <= words and phrase.prefixes <= keys and (match := phrase.pattern.search(text)):
-                    found[phrase.id] = match.group(0)
-        by_prefix = self.by_prefix
-        for key in keys & by_prefix.keys():
-            for phrase in by_prefix[key]:
-                if phrase.required <= words and phrase.prefixes <= keys and (match := phrase.pattern.search(text)):
-                    found[phrase.id] = match.group(0)
-        if self.raw_any is not None and self.raw_any.search(text):
-            for phrase in self.raw:
+        candidates: dict[int, Phrase] = {}
+        tokens = WORDS.findall(text)
+        memory = self._words
+        # Each word once, from the last: an earlier word's phrases replace a later one's.
+        for word in reversed(dict.fromkeys(tokens)):
+            entry = memory.get(word)
+            if entry is None:
+                entry = self._learn(word)
+            if entry is not _NOTHING:
+                direct, more = entry
+                if direct:
+                    found.update(direct)
+                if more:
+                    candidates.update(more)
+        starters = self.starters
+        pairs = {(word, after[:3]) for word, after in pairwise(tokens) if word in starters}
+        by_pair = self.by_pair
+        for pair in pairs & by_pair.keys():
+            candidates.update(by_pair[pair])
+        if candidates:
+            words = set(tokens)
+            starts: set[str] | None = None
+            for phrase in candidates.values():
+                if not phrase.pairs <= pairs or not phrase.required <= words:
+                    continue
+                if phrase.prefixes:
+                    if starts is None:
+                        starts = {word[:3] for word in words}
+                    if not phrase.prefixes <= starts:
+                        continue
                 if match := phrase.pattern.search(text):
-                    found[phrase.id] = match.group(0)
+                    found[phrase.id] = _tidy(match.group(0))
+        if self.raw:
+            plain = text.isascii() or not any(odd in text for odd in _ODD_CASES)
+            for phrase in self.raw:
+                if plain and phrase.literal is not None and phrase.literal not in text:
+                    continue
+                if match := phrase.pattern.search(text):
+                    found[phrase.id] = _tidy(match.group(0))
         return found
+
+    def _learn(self, word: str) -> _Word:
+        """What ``word`` brings, worked out once and remembered."""
+        start = word[:3]
+        direct = dict.fromkeys(self.by_form.get(word, ()), word)
+        for stem, phrase_id in self.stems_by_key.get(start, ()):
+            if word.startswith(stem):
+                direct[phrase_id] = word
+        candidates = {p.id: p for p in (*self.by_word.get(word, ()), *self.by_prefix.get(start, ()))}
+        entry = (direct, candidates) if direct or candidates else _NOTHING
+        if len(self._words) >= WORD_MEMORY:
+            self._words.clear()
+        self._words[word] = entry
+        return entry
+
+
+def _tidy(words: str) -> str:
+    # A phrase matched across a line break or a run of spaces is named with one space. (Matches with
+    # nothing but single spaces, most of them, are left as they are without rewriting them.)
+    if (" " in words or "\n" in words or "\t" in words) and _UNTIDY.search(words):
+        return _SPACES.sub(" ", words)
+    return words

@@ -5,10 +5,8 @@ phrases occurs, or, for an ``all`` rule, when every one of its groups has a phra
 rule's fields. Negative rules subtract. A topic is given to a story when its score reaches the
 threshold; ``also`` names topics a topic implies (every deepfakes story is also AI misuse).
 
-Phrase syntax, for editors: case does not matter; words separated by spaces or hyphens match either
-("deep fake" matches "deep-fake"); a final ``*`` matches any ending ("clon*": clone, cloned, cloning);
-a plain last word also matches its plural ("image" matches "images"); ``re:`` starts a raw regular
-expression. Every mistake is reported at load with the file, the topic and the rule.
+The phrase syntax is in phrases.py. Every mistake is reported at load with the file, the topic and
+the rule.
 """
 
 from __future__ import annotations
@@ -20,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from digest.failures import OperatorError
-from digest.tagging.index import WORDS, Phrase, PhraseIndex
+from digest.tagging.index import PhraseIndex
+from digest.tagging.phrases import Phrase, make_phrase
 
 FIELDS = ("title", "summary", "content")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_WORD_SPLIT = re.compile(r"[\s\-]+")
 
 
 class RulesError(OperatorError):
@@ -38,6 +36,9 @@ class Rule:
     fields: tuple[str, ...]
     # Each group is a set of phrase ids; the rule matches when every group has a match.
     groups: tuple[frozenset[int], ...]
+    # The same groups by number (Ruleset.groups_of gives each phrase's group numbers).
+    group_numbers: tuple[int, ...] = ()
+    group_set: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Topic:
     rules: tuple[Rule, ...]
     negatives: tuple[Rule, ...]
     phrase_ids: frozenset[int] = frozenset()  # every phrase any of its rules can use
+    group_numbers: frozenset[int] = frozenset()  # every group any of its rules uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class Ruleset:
     source: str
     # The prefilter: phrases by key, and the raw expressions that have no key and are always tried.
     index: PhraseIndex
+    # By phrase id, the numbers of the groups (Rule.group_numbers) the phrase is in.
+    groups_of: tuple[tuple[int, ...], ...] = ()
+    fields_read: frozenset[str] = frozenset(FIELDS)  # the fields some rule reads
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -100,68 +105,11 @@ def compile_rules(data: dict[str, Any], source: str = "topics.toml") -> Ruleset:
     return _Compiler(source).compile(data)
 
 
-def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None, frozenset[str], frozenset[str]]:
-    """The regular expression and prefilter of one phrase; raises ValueError when it is wrong."""
-    if text.startswith("re:"):
-        try:
-            return re.compile(text[3:], re.IGNORECASE), None, frozenset(), frozenset()
-        except re.error as exc:
-            raise ValueError(f"bad regular expression {text[3:]!r}: {exc}") from None
-    words = [w for w in _WORD_SPLIT.split(text.strip().lower()) if w]
-    if not words:
-        raise ValueError("empty phrase")
-    parts = []
-    required: set[str] = set()
-    prefixes: set[str] = set()
-    for i, word in enumerate(words):
-        wildcard = word.endswith("*")
-        stem = word.rstrip("*")
-        if "*" in stem:
-            raise ValueError(f"'*' may only end a word, in {text!r}")
-        letters = WORDS.match(stem)
-        if wildcard and i == 0 and (letters is None or len(letters.group(0)) < 3):
-            # The prefilter looks phrases up by the first three letters of their first word.
-            raise ValueError(f"a first word ending in '*' needs at least three letters before it, in {text!r}")
-        part = re.escape(stem)
-        tokens = WORDS.findall(stem)
-        open_ended = wildcard or (i == len(words) - 1 and stem[-1].isalpha())
-        if wildcard:
-            part += r"[\w']*"
-        elif open_ended:
-            part += "(?:s|es)?"
-        if open_ended and tokens:
-            # The text's word only starts with these letters (a longer word, or the plural).
-            prefixes.add(tokens.pop()[:3])
-        parts.append(part)
-        required.update(tokens)
-    # Between words: spaces, hyphens or quotes ("AI-generated 'nudes'"); at the ends, word boundaries
-    # where the phrase starts or ends with a letter or digit.
-    pattern = r"[\s\-'\"]+".join(parts)
-    if re.match(r"\w", words[0]):
-        pattern = r"(?<![\w])" + pattern
-    if re.search(r"[\w*]$", words[-1]):
-        pattern += r"(?![\w])"
-    first = WORDS.match(words[0])
-    key = first.group(0)[:3] if first else None
-    return re.compile(pattern), key, frozenset(required), frozenset(prefixes)
-
-
-def _phrase(
-    id: int, text: str, pattern: re.Pattern[str], key: str | None, required: frozenset[str], prefixes: frozenset[str]
-) -> Phrase:
-    word = text.strip().lower()
-    if key is None or not re.fullmatch(r"\w+\*?", word):
-        return Phrase(id, text, pattern, key, required, prefixes)
-    if word.endswith("*"):
-        return Phrase(id, text, pattern, key, required, prefixes, stem=word[:-1])
-    forms = {word, word + "s", word + "es"} if word[-1].isalpha() else {word}
-    return Phrase(id, text, pattern, key, required, prefixes, forms=frozenset(forms))
-
-
 class _Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
         self.phrases: dict[str, Phrase] = {}
+        self.group_numbers: dict[frozenset[int], int] = {}  # every distinct group the rules use
 
     def fail(self, where: str, message: str) -> RulesError:
         return RulesError(f"{self.source}: {where}: {message}")
@@ -190,12 +138,22 @@ class _Compiler:
                 if implied not in slugs:
                     raise self.fail(f"topic '{topic.slug}'", f"'also' names unknown topic '{implied}'")
         ordered = sorted(self.phrases.values(), key=lambda p: p.id)
+        groups_of: list[list[int]] = [[] for _ in ordered]
+        for group, number in self.group_numbers.items():
+            for phrase_id in group:
+                groups_of[phrase_id].append(number)
         return Ruleset(
             topics=tuple(topics),
             phrases=tuple(ordered),
             title_weight=title_weight,
             source=self.source,
             index=PhraseIndex(ordered),
+            groups_of=tuple(tuple(numbers) for numbers in groups_of),
+            # A topic with a threshold of zero or less is given to any story with one of its phrases
+            # in any field, whether a rule reads that field or not.
+            fields_read=frozenset(FIELDS)
+            if any(t.threshold <= 0 for t in topics)
+            else frozenset(f for t in topics for r in (*t.rules, *t.negatives) for f in r.fields),
         )
 
     def topic(self, raw: Any, index: int, groups: dict[str, frozenset[int]], threshold: float) -> Topic:
@@ -229,6 +187,7 @@ class _Compiler:
         return Topic(
             slug=slug,
             phrase_ids=frozenset(i for r in (*rules, *negatives) for g in r.groups for i in g),
+            group_numbers=frozenset(n for r in (*rules, *negatives) for n in r.group_numbers),
             name=name.strip(),
             description=description.strip(),
             threshold=self.number(raw.get("threshold", threshold), where, "threshold"),
@@ -265,7 +224,15 @@ class _Compiler:
         weight = self.number(raw.get("weight", 1.0), here, "weight")
         if weight <= 0:
             raise self.fail(here, "weight must be above zero (negatives subtract their weight)")
-        return Rule(name=str(name), weight=weight, fields=tuple(fields), groups=compiled)
+        numbers = tuple(self.group_numbers.setdefault(group, len(self.group_numbers)) for group in compiled)
+        return Rule(
+            name=str(name),
+            weight=weight,
+            fields=tuple(fields),
+            groups=compiled,
+            group_numbers=numbers,
+            group_set=frozenset(numbers),
+        )
 
     def phrase_set(self, value: Any, where: str, groups: dict[str, frozenset[int]] | None = None) -> frozenset[int]:
         if isinstance(value, str) and groups is not None:
@@ -278,10 +245,9 @@ class _Compiler:
         for text in value:
             if text not in self.phrases:
                 try:
-                    pattern, key, required, prefixes = compile_phrase(text)
+                    self.phrases[text] = make_phrase(len(self.phrases), text)
                 except ValueError as exc:
                     raise self.fail(where, str(exc)) from None
-                self.phrases[text] = _phrase(len(self.phrases), text, pattern, key, required, prefixes)
             ids.add(self.phrases[text].id)
         return frozenset(ids)
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.tagging.rules import RulesError, compile_phrase, compile_rules, load_rules
+from digest.tagging.phrases import compile_phrase
+from digest.tagging.rules import RulesError, compile_rules, load_rules
 from tests.conftest import TOPICS
 
 
