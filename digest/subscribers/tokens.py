@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "csrf", "session", "editor-csrf")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "csrf", "session", "editor-csrf", "editor-flash")
 
 
 class BadLink(Exception):

@@ -14,7 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
-from digest.web import editor_auth, editor_pages, editor_preview, preferences, subscribe, unsubscribe
+from digest.web import (
+    editor_accounts,
+    editor_auth,
+    editor_feeds,
+    editor_pages,
+    editor_preview,
+    editor_stories,
+    editor_subscribers,
+    preferences,
+    subscribe,
+    unsubscribe,
+)
 from digest.web.common import FormExpired, LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
@@ -38,6 +49,10 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(unsubscribe.router)
     app.include_router(editor_auth.router)
     app.include_router(editor_pages.router)
+    app.include_router(editor_feeds.router)
+    app.include_router(editor_stories.router)
+    app.include_router(editor_subscribers.router)
+    app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
 
     @app.middleware("http")
