@@ -25,7 +25,7 @@ from digest.feeds.models import Feed
 from digest.feeds.refresh import poll_feeds
 from digest.web.common import NO_STORE, state
 from digest.web.editor_auth import checked_form, render_console, require_editor
-from digest.web.editor_forms import Notice, back, error, success, whole_number
+from digest.web.editor_forms import Notice, back, error, read_upload, success, whole_number
 
 router = APIRouter(prefix="/editor")
 MAX_OPML_BYTES = 2 * 1024 * 1024
@@ -215,8 +215,7 @@ def export_opml(request: Request) -> Response:
 async def import_opml(request: Request) -> Response:
     with session_scope(state(request).engine) as session:
         editor, _form = await checked_form(request, session)
-        upload = (await request.form()).get("file")
-        document = await upload.read(MAX_OPML_BYTES + 1) if upload is not None and not isinstance(upload, str) else b""
+        document = await read_upload(request, "file", MAX_OPML_BYTES)
         try:
             if len(document) > MAX_OPML_BYTES:
                 raise opml.OpmlError(f"the file is larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB")

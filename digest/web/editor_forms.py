@@ -97,3 +97,14 @@ def whole_number(value: str, low: int, high: int) -> int | None:
     if not text.isdigit() or not low <= int(text) <= high:
         return None
     return int(text)
+
+
+async def read_upload(request: Request, field: str, limit: int) -> bytes:
+    """The bytes of an uploaded file (at most ``limit`` + 1, so a caller can tell it was too large)."""
+    upload = (await request.form()).get(field)
+    if upload is None or isinstance(upload, str):
+        return b""
+    try:
+        return await upload.read(limit + 1)
+    finally:
+        await upload.close()

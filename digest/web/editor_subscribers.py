@@ -32,7 +32,7 @@ from digest.subscribers.notices import signup_message
 from digest.subscribers.privacy import erase_subscriber, export_subscriber
 from digest.web.common import NO_STORE, state
 from digest.web.editor_auth import checked_form, render_console, require_editor
-from digest.web.editor_forms import Notice, back, error, success
+from digest.web.editor_forms import Notice, back, error, read_upload, success
 
 router = APIRouter(prefix="/editor")
 UNSUBSCRIBED_ON_REQUEST = "editor-on-request"  # the consent log's method: the reader asked an editor
@@ -170,8 +170,7 @@ async def import_people(request: Request) -> Response:
     with session_scope(web.engine) as session:
         editor, form = await checked_form(request, session)
     typed = {"topics": form.get("topics", "").strip(), "frequency": form.get("frequency", "")}
-    upload = (await request.form()).get("file")
-    document = await upload.read(MAX_CSV_BYTES + 1) if upload is not None and not isinstance(upload, str) else b""
+    document = await read_upload(request, "file", MAX_CSV_BYTES)
     problem = None
     if not document.strip():
         problem = "choose a CSV file to import (email,topics,frequency,confirmed, or a listmonk export)."

@@ -67,5 +67,5 @@ def notice(page: str) -> str:
     match = re.search(r'<div class="notice notice-(\w+)"[^>]*>(.*?)</div>', page, re.S)
     if match is None:
         return ""
-    text = re.sub(r"<[^>]+>", " ", match.group(2))
+    text = re.sub(r"<[^>]+>", " ", re.sub(r'<span class="notice-mark".*?</span>', "", match.group(2)))
     return f"{match.group(1)}: " + " ".join(html.unescape(text).split())
