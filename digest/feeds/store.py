@@ -197,7 +197,7 @@ def record_poll(
     elif error is not None:
         feed.error_count += 1
         feed.last_error = error
-    if moved_to and moved_to != feed.url and session.scalar(select(Feed.id).where(Feed.url == moved_to)) is None:
+    if moved_to and moved_to != feed.url and same_feed(session, moved_to, other_than=feed.id) is None:
         feed.url = moved_to
     if etag is not None or last_modified is not None:
         feed.etag = etag

@@ -37,9 +37,9 @@ class LinkSigner:
     def make(self, purpose: str, link_key: str) -> str:
         return str(self._serializer(purpose).dumps(link_key))
 
-    def read(self, purpose: str, token: str, max_age_seconds: int | None = None) -> str:
+    def read(self, purpose: str, token: str, max_age_seconds: int | None = None, max_length: int = 500) -> str:
         """The link key inside a valid token; raises BadLink otherwise."""
-        if not token or len(token) > 500:
+        if not token or len(token) > max_length:
             raise BadLink("malformed")
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age_seconds)

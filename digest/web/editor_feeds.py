@@ -226,7 +226,8 @@ async def import_opml(request: Request) -> Response:
         lines = [*report.existing, *report.bad]
         text = f"added {len(report.added)}, already there {len(report.existing)}, unusable {len(report.bad)}."
         if lines:
-            text += " " + "; ".join(lines)
+            more = f"; and {len(lines) - 5} more" if len(lines) > 5 else ""
+            text += " " + "; ".join(lines[:5]) + more
         return back(request, editor, "/editor/feeds", success(text, "importing OPML"))
 
 

@@ -20,11 +20,14 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from digest.editors.models import Editor
-from digest.subscribers.tokens import BadLink
+from digest.feeds.normalise import clip
+from digest.subscribers.tokens import BadLink, LinkSigner
 from digest.web.common import state
 
 FLASH_COOKIE = "digest_editor_notice"
 FLASH_SECONDS = 60
+NOTICE_CHARS = 1000
+TOKEN_CHARS = 3800
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +50,39 @@ def error(text: str, about: str | None = None) -> Notice:
     return Notice("error", text, about)
 
 
+def seal_notice(signer: LinkSigner, notice: Notice, session_key: str) -> str:
+    """The notice as a signed token, good only with this session key."""
+    # A cookie holds about 4 kB: a long notice is cut (its full story is on the page or in the log).
+    text, about = clip(notice.text, NOTICE_CHARS), clip(notice.about, 200) if notice.about else None
+    return signer.make("editor-flash", json.dumps([notice.kind, text, about, session_key]))
+
+
+def open_notice(signer: LinkSigner, token: str, session_key: str, max_age: int = FLASH_SECONDS) -> Notice | None:
+    """The notice inside a genuine, recent token made for this session key; None for anything else."""
+    try:
+        data = json.loads(signer.read("editor-flash", token, max_age, max_length=TOKEN_CHARS))
+    except (BadLink, ValueError):
+        return None
+    if not isinstance(data, list) or len(data) != 4 or data[3] != session_key or data[0] not in ("success", "error"):
+        return None
+    kind, text, about = data[0], data[1], data[2]
+    if not isinstance(text, str) or not (about is None or isinstance(about, str)):
+        return None
+    return Notice(kind, text, about)
+
+
 def back(request: Request, editor: Editor, path: str, notice: Notice) -> RedirectResponse:
     """Redirect to ``path`` (303), carrying ``notice`` to the page shown there."""
+    web = state(request)
     response = RedirectResponse(path, status_code=303)
-    payload = json.dumps({"k": notice.kind, "t": notice.text, "a": notice.about, "s": editor.session_key})
     response.set_cookie(
         FLASH_COOKIE,
-        state(request).signer.make("editor-flash", payload),
+        seal_notice(web.signer, notice, editor.session_key),
         max_age=FLASH_SECONDS,
         path="/editor",
         httponly=True,
         samesite="strict",
-        secure=state(request).settings.base_url.startswith("https://"),
+        secure=web.settings.base_url.startswith("https://"),
     )
     return response
 
@@ -66,16 +90,7 @@ def back(request: Request, editor: Editor, path: str, notice: Notice) -> Redirec
 def take_notice(request: Request, editor: Editor) -> Notice | None:
     """The notice a redirect carried here, if it is genuine, recent and for this editor's session."""
     cookie = request.cookies.get(FLASH_COOKIE)
-    if not cookie:
-        return None
-    try:
-        data = json.loads(state(request).signer.read("editor-flash", cookie, FLASH_SECONDS))
-    except (BadLink, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("s") != editor.session_key or data.get("k") not in ("success", "error"):
-        return None
-    about = data.get("a")
-    return Notice(data["k"], str(data.get("t", "")), str(about) if about else None)
+    return open_notice(state(request).signer, cookie, editor.session_key) if cookie else None
 
 
 def forget_notice(response: Response) -> None:

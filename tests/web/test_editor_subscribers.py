@@ -51,7 +51,7 @@ def test_resending_the_confirmation_to_a_pending_reader(
 ) -> None:
     person = _pending(engine, web_settings, ruleset, "slow@example.org")
     page = editor_client.get(f"/editor/subscribers/{person}")
-    assert '<h1>slow@example.org</h1>' in page.text and "Resend the confirmation mail" in page.text
+    assert "<h1>slow@example.org</h1>" in page.text and "Resend the confirmation mail" in page.text
     sent = editor_client.post(
         f"/editor/subscribers/{person}/resend", data={"csrf": csrf(page.text)}, follow_redirects=True
     )
