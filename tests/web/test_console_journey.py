@@ -193,6 +193,8 @@ def test_an_editors_day_in_the_console(
         page.get_by_role("link", name="Digest preview").click()
         page.get_by_label("Subscriber address").fill("deep.reader@example.org")
         page.get_by_role("button", name="Preview", exact=True).click()
+        expect(page.frame_locator("iframe.mail").get_by_role("link", name="Manage your topics")).to_be_visible()
+        # (With bypass_csp Chromium leaves the sandboxed frame out of screenshots; its content is checked above.)
         audit("preview")
 
         # Subscribers: a reader's requests, and an import.
