@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -99,6 +101,19 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
             "This form has expired",
             "For your safety, forms work for a limited time. Reload the page and try again.",
             status=403,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_address(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/editor/"):
+            return await request_validation_exception_handler(request, exc)  # JSON, as FastAPI answers
+        # A console address with a part that is not what the route takes (/editor/feeds/abc/edit).
+        return message_page(
+            request,
+            "Page not found",
+            "Start again from the sign-up form.",
+            status=404,
+            link={"url": "/", "text": "Go to the sign-up form"},
         )
 
     @app.exception_handler(StarletteHTTPException)

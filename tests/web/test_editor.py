@@ -142,3 +142,9 @@ def test_notices_cannot_be_crafted_in_a_link(editor_client: TestClient) -> None:
     assert "account is locked" not in page.text and notice(page.text) == ""
     editor_client.cookies.set("digest_editor_notice", "forged.notice.value", path="/editor")
     assert notice(editor_client.get("/editor/feeds").text) == ""
+
+
+def test_a_malformed_address_is_a_page_not_found(editor_client: TestClient) -> None:
+    for path in ("/editor/subscribers/abc", "/editor/feeds/x/edit"):
+        answer = editor_client.get(path)
+        assert answer.status_code == 404 and "Page not found" in answer.text, path
