@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import listparser
@@ -77,3 +79,31 @@ def test_discover_lists_a_sites_feeds(database_url: str, feed_server: FeedServer
     nothing = run(database_url, "feeds", "discover", feed_server.url("/missing"))
     assert nothing.exit_code == 1 and "HTTP 404" in nothing.output
     assert run(database_url, "feeds", "discover", "not a url").exit_code == 2
+
+
+def test_a_round_trip_through_rss2email(database_url: str, tmp_path: Path) -> None:
+    """Our export imported by rss2email itself, its export imported back: the same feeds."""
+    for url, title in (("https://wire.example/rss?a=1&b=2", "Wire <&> Law"), ("https://desk.example/feed", "Desk")):
+        assert run(database_url, "feeds", "add", url, "--title", title).exit_code == 0
+    ours = tmp_path / "ours.opml"
+    assert run(database_url, "feeds", "export", "--out", str(ours)).exit_code == 0
+    r2e = [
+        str(Path(sys.executable).with_name("r2e")),
+        "-c",
+        str(tmp_path / "r2e.cfg"),
+        "-d",
+        str(tmp_path / "r2e.json"),
+    ]
+    subprocess.run([*r2e, "new", "reader@example.org"], check=True, capture_output=True, timeout=60)
+    subprocess.run([*r2e, "opmlimport", str(ours)], check=True, capture_output=True, timeout=60)
+    listed = subprocess.run([*r2e, "list"], check=True, capture_output=True, text=True, timeout=60).stdout
+    assert "https://wire.example/rss?a=1&b=2" in listed and "https://desk.example/feed" in listed
+    theirs = tmp_path / "theirs.opml"
+    theirs.write_bytes(subprocess.run([*r2e, "opmlexport"], check=True, capture_output=True, timeout=60).stdout)
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert run(fresh, "db", "upgrade").exit_code == 0
+    back = run(fresh, "feeds", "import", str(theirs))
+    assert back.output.splitlines()[-1] == "imported 2 feeds, 0 already added, 0 unusable"
+    assert "added https://wire.example/rss?a=1&b=2" in back.output and "added https://desk.example/feed" in back.output
+    again = run(database_url, "feeds", "import", str(theirs))
+    assert again.output.splitlines()[-1] == "imported 0 feeds, 2 already added, 0 unusable"
