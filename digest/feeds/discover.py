@@ -7,6 +7,7 @@ address guard apply as to every poll. An address that already is a feed is retur
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -58,8 +59,14 @@ def find_feed_links(page: str, base: str) -> list[FoundFeed]:
 
 
 async def _fetch_one(url: str, settings: FeedSettings, user_agent: str) -> FetchResult:
-    async for result in fetch_feeds([FetchRequest(0, url)], settings, user_agent):
-        return result
+    # Closed at once, not when the event loop ends: the client and its connections go with it.
+    results = fetch_feeds([FetchRequest(0, url)], settings, user_agent)
+    try:
+        async for result in results:
+            return result
+    finally:
+        if isinstance(results, AsyncGenerator):
+            await results.aclose()
     raise DiscoveryError(f"cannot read {url}")  # pragma: no cover - one request always gives one result
 
 
