@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
-from rich.table import Table
 
 from digest import __version__
 from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
 from digest.db.base import iso
 from digest.db.engine import session_scope
-from digest.feeds import opml, store
-from digest.feeds.discover import DiscoveryError, discover_feeds
+from digest.feeds import store
 from digest.feeds.models import Feed
-from digest.feeds.refresh import FeedOutcome, poll_feeds
+
+if TYPE_CHECKING:
+    from digest.feeds.refresh import FeedOutcome
 
 
 @click.group()
@@ -54,6 +56,8 @@ def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None
 @pass_app
 def feeds_discover(app: AppContext, site: str) -> None:
     """List the feeds a site's page announces (add one with 'digest feeds add URL')."""
+    from digest.feeds.discover import DiscoveryError, discover_feeds
+
     site = site.strip()
     parts = urlsplit(site)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -73,6 +77,8 @@ def feeds_discover(app: AppContext, site: str) -> None:
 @pass_app
 def feeds_import(app: AppContext, file: Path) -> None:
     """Add every feed of an OPML file (Miniflux, rss2email, ...); feeds already here are left alone."""
+    from digest.feeds import opml
+
     try:
         listed = opml.read_opml(file.read_bytes())
     except opml.OpmlError as exc:
@@ -93,6 +99,8 @@ def feeds_import(app: AppContext, file: Path) -> None:
 @pass_app
 def feeds_export(app: AppContext, out: Path | None) -> None:
     """Every feed as OPML 2.0, for another reader or another installation."""
+    from digest.feeds import opml
+
     with session_scope(app.engine()) as session:
         document = opml.write_opml([feed for feed, _n in store.list_feeds(session)], datetime.now(UTC))
     if out is None:
@@ -118,6 +126,8 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
     if not rows:
         click.echo("no feeds yet: add one with 'digest feeds add URL'")
         return
+    from rich.table import Table
+
     table = Table("url", "title", "status", "errors", "last error", "stories", "next poll")
     for feed, n in rows:
         table.add_row(
@@ -137,6 +147,13 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
 @pass_app
 def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
+    from digest.feeds.refresh import poll_feeds
+
+    if not app.verbose:
+        # Each failure is printed below for people; the same line in the log would say it twice.
+        refresh_log = logging.getLogger("digest.feeds.refresh")
+        click.get_current_context().call_on_close(lambda level=refresh_log.level: refresh_log.setLevel(level))
+        refresh_log.setLevel(logging.ERROR)
     engine = app.engine()
     settings = app.settings
     app.ruleset()  # a broken rules file stops the poll before anything is fetched
@@ -160,7 +177,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
         )
     for outcome in report.outcomes:
         if outcome.status in ("error", "gone"):
-            app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False)
+            app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False, soft_wrap=True)
     polled = len(report.outcomes)
     click.echo(
         f"polled {polled} feed{'s' if polled != 1 else ''}: {report.count('ok')} ok, "

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from digest.feeds.models import Feed, Story, StorySource
-from digest.feeds.normalise import feed_key
-from digest.feeds.parse import ParsedEntry
+
+if TYPE_CHECKING:
+    # Only for annotations: reading the feeds list must not load the parser (feedparser).
+    from digest.feeds.parse import ParsedEntry
 
 T = TypeVar("T")
 _CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
@@ -77,6 +79,8 @@ def add_feed(
 
 def same_feed(session: Session, url: str, *, other_than: int | None = None) -> Feed | None:
     """The stored feed whose address is ``url`` under another spelling (see ``feed_key``), if any."""
+    from digest.feeds.normalise import feed_key  # here: listing feeds must not load the sanitiser (nh3)
+
     key = feed_key(url)
     for feed in session.scalars(select(Feed).order_by(Feed.id)):
         if feed.id != other_than and (feed.url == url or (key is not None and feed_key(feed.url) == key)):

@@ -19,6 +19,7 @@ from digest.tagging.rules import Ruleset
 from digest.web import (
     editor_accounts,
     editor_auth,
+    editor_editions,
     editor_feeds,
     editor_pages,
     editor_preview,
@@ -56,6 +57,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_subscribers.router)
     app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
+    app.include_router(editor_editions.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
