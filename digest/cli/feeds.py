@@ -1,10 +1,11 @@
-"""``digest feeds add|list`` and ``digest poll``."""
+"""``digest feeds add|list|discover|import|export`` and ``digest poll``."""
 
 from __future__ import annotations
 
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -45,9 +46,71 @@ def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None
     try:
         with session_scope(engine) as session:
             store.add_feed(session, url, title, datetime.now(UTC), interval_minutes=interval)
-    except store.FeedExists:
-        raise UserError(f"the feed {url} is already added") from None
+    except store.FeedExists as exc:
+        raise BadInput(exc.describe()) from None
     click.echo(f"added {url}")
+
+
+@feeds.command("discover")
+@click.argument("site")
+@pass_app
+def feeds_discover(app: AppContext, site: str) -> None:
+    """List the feeds a site's page announces (add one with 'digest feeds add URL')."""
+    from digest.feeds.discover import DiscoveryError, discover_feeds
+
+    site = site.strip()
+    parts = urlsplit(site)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadInput(f"'{site}' is not a site address: give a full http:// or https:// URL")
+    try:
+        found = discover_feeds(site, app.settings.feeds, app.settings.user_agent(__version__))
+    except DiscoveryError as exc:
+        raise UserError(str(exc)) from None
+    if not found:
+        raise UserError(f"{site} announces no RSS or Atom feed")
+    for item in found:
+        click.echo(f"{item.url}\t{item.kind}\t{item.title or ''}".rstrip())
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_app
+def feeds_import(app: AppContext, file: Path) -> None:
+    """Add every feed of an OPML file (Miniflux, rss2email, ...); feeds already here are left alone."""
+    from digest.feeds import opml
+
+    try:
+        listed = opml.read_opml(file.read_bytes())
+    except opml.OpmlError as exc:
+        raise BadInput(f"{file}: {exc}") from None
+    with session_scope(app.engine()) as session:
+        report = opml.import_feeds(session, listed, datetime.now(UTC))
+    for url in report.added:
+        click.echo(f"added {url}")
+    for line in report.existing:
+        click.echo(f"skipped: {line}")
+    for line in report.bad:
+        click.echo(f"error: {line}", err=True)
+    click.echo(f"imported {len(report.added)} feeds, {len(report.existing)} already added, {len(report.bad)} unusable")
+
+
+@feeds.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default: stdout).")
+@pass_app
+def feeds_export(app: AppContext, out: Path | None) -> None:
+    """Every feed as OPML 2.0, for another reader or another installation."""
+    from digest.feeds import opml
+
+    with session_scope(app.engine()) as session:
+        document = opml.write_opml([feed for feed, _n in store.list_feeds(session)], datetime.now(UTC))
+    if out is None:
+        click.echo(document.decode("utf-8"), nl=False)
+        return
+    try:
+        out.write_bytes(document)
+    except OSError as exc:
+        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {document.count(b'xmlUrl=')} feeds to {out}", err=True)
 
 
 @feeds.command("list")

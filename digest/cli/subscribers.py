@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
 from digest.subscribers import store
+from digest.subscribers.import_report import describe_import
 from digest.subscribers.importer import AddRefused, add_subscriber, import_csv
 from digest.subscribers.models import Subscriber
 from digest.subscribers.privacy import InvalidEmail, erase_subscriber, export_subscriber, normalise_email
@@ -79,11 +80,12 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
             default_frequency=frequency,
             on_progress=lambda done, total: progress.update(task, completed=done),
         )
-    for line, reason in report.skipped:
-        click.echo(f"line {line}: skipped: {reason}")
-    for line, problem in report.errors:
-        click.echo(f"line {line}: error: {problem}", err=True)
-    click.echo(f"imported {report.added}, skipped {len(report.skipped)}, {len(report.errors)} bad rows")
+    told = describe_import(report)
+    for line in told.skipped:
+        click.echo(line)
+    for line in told.errors:
+        click.echo(line, err=True)
+    click.echo(told.summary)
     if report.errors and not report.added:
         raise SystemExit(1)
 

@@ -63,5 +63,26 @@ def check_login(session: Session, username: str, password: str, now: datetime) -
     return editor
 
 
+def change_password(session: Session, editor: Editor, current: str, new: str) -> None:
+    """An editor's own change: the current password must be right; every other session ends."""
+    try:
+        _HASHER.verify(editor.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise EditorError("the current password is not right") from None
+    if new == current:
+        raise EditorError("the new password is the same as the current one")
+    set_editor(session, editor.username, new, editor.created_at)
+
+
+def remove_editor(session: Session, username: str) -> bool:
+    """Delete the account (its sessions end with it); False when there is none of that name."""
+    editor = by_name(session, username)
+    if editor is None:
+        return False
+    session.delete(editor)
+    session.flush()
+    return True
+
+
 def list_editors(session: Session) -> list[Editor]:
     return list(session.scalars(select(Editor).order_by(Editor.username)))

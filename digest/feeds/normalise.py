@@ -185,6 +185,21 @@ def canonical_link(link: str | None, base: str | None = None) -> str | None:
     return urlunsplit((scheme, netloc, path, query_string, ""))
 
 
+def feed_key(url: str) -> str | None:
+    """What two spellings of one feed address share, for refusing the same feed twice.
+
+    The canonical link (host case, default port, tracking parameters and fragment gone) without its
+    scheme, so http:// and https:// of one address compare equal, and without a trailing slash.
+    None for anything that is not an http(s) address.
+    """
+    canonical = canonical_link(url)
+    if canonical is None:
+        return None
+    parts = urlsplit(canonical)
+    path = parts.path.rstrip("/")
+    return urlunsplit(("", parts.netloc, path, parts.query, ""))
+
+
 def _is_tracking(name: str) -> bool:
     name = name.lower()
     return name.startswith(("utm_", "mtm_")) or name in _TRACKING_PARAMS

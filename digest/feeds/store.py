@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from digest.feeds.models import Feed, Story, StorySource
@@ -26,7 +26,20 @@ _CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
 
 
 class FeedExists(Exception):
-    """A feed with this URL is already stored."""
+    """The feed is already stored, perhaps under another spelling of its address (``existing``)."""
+
+    def __init__(self, url: str, existing: Feed) -> None:
+        super().__init__(url)
+        self.url = url
+        self.existing_url = existing.url
+        self.existing_title = existing.title
+        self.existing_id = existing.id
+
+    def describe(self) -> str:
+        named = f"{self.existing_url} ({self.existing_title})" if self.existing_title else self.existing_url
+        if self.existing_url == self.url:
+            return f"the feed {self.url} is already added"
+        return f"the feed {self.url} is already added as {named}"
 
 
 class FeedNotFound(Exception):
@@ -47,8 +60,9 @@ class SaveCounts:
 def add_feed(
     session: Session, url: str, title: str | None, now: datetime, *, interval_minutes: int | None = None
 ) -> Feed:
-    if session.scalar(select(Feed.id).where(Feed.url == url)) is not None:
-        raise FeedExists(url)
+    existing = same_feed(session, url)
+    if existing is not None:
+        raise FeedExists(url, existing)
     feed = Feed(
         url=url,
         title=title,
@@ -61,6 +75,54 @@ def add_feed(
     session.add(feed)
     session.flush()
     return feed
+
+
+def same_feed(session: Session, url: str, *, other_than: int | None = None) -> Feed | None:
+    """The stored feed whose address is ``url`` under another spelling (see ``feed_key``), if any."""
+    from digest.feeds.normalise import feed_key  # here: listing feeds must not load the sanitiser (nh3)
+
+    key = feed_key(url)
+    for feed in session.scalars(select(Feed).order_by(Feed.id)):
+        if feed.id != other_than and (feed.url == url or (key is not None and feed_key(feed.url) == key)):
+            return feed
+    return None
+
+
+def feed_by_id(session: Session, feed_id: int) -> Feed:
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        raise FeedNotFound(str(feed_id))
+    return feed
+
+
+def update_feed(
+    session: Session, feed_id: int, *, url: str, title: str | None, interval_minutes: int | None, now: datetime
+) -> Feed:
+    """Change a feed's address, title or interval; a new address is polled at the next poll, afresh."""
+    feed = feed_by_id(session, feed_id)
+    existing = same_feed(session, url, other_than=feed_id)
+    if existing is not None:
+        raise FeedExists(url, existing)
+    if url != feed.url:
+        # Validators and errors belonged to the old address.
+        feed.url, feed.etag, feed.last_modified = url, None, None
+        feed.error_count, feed.last_error = 0, None
+        if feed.status not in ("paused",):
+            feed.status, feed.next_poll_at = "new", now
+    feed.title = title
+    feed.interval_minutes = interval_minutes
+    session.flush()
+    return feed
+
+
+def delete_feed(session: Session, feed_id: int) -> tuple[Feed, int]:
+    """Delete a feed; its stories stay (they lose this source). Returns the feed and its story count."""
+    feed = feed_by_id(session, feed_id)
+    stories = session.scalar(select(func.count()).select_from(StorySource).where(StorySource.feed_id == feed_id))
+    session.execute(delete(StorySource).where(StorySource.feed_id == feed_id))
+    session.delete(feed)
+    session.flush()
+    return feed, int(stories or 0)
 
 
 def set_paused(session: Session, feed_id: int, paused: bool, now: datetime) -> Feed:
@@ -139,7 +201,7 @@ def record_poll(
     elif error is not None:
         feed.error_count += 1
         feed.last_error = error
-    if moved_to and moved_to != feed.url and session.scalar(select(Feed.id).where(Feed.url == moved_to)) is None:
+    if moved_to and moved_to != feed.url and same_feed(session, moved_to, other_than=feed.id) is None:
         feed.url = moved_to
     if etag is not None or last_modified is not None:
         feed.etag = etag

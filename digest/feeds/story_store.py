@@ -1,15 +1,35 @@
-"""SQL for reading stories back: newest first, by topic, by first-seen window, with their sources."""
+"""SQL for reading stories back: newest first, by topic, by first-seen window, with their sources;
+and the editors' search (words, topic or none, feed, date range, a page at a time)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.feeds import topic_store
-from digest.feeds.models import Story, StorySource
+from digest.feeds.models import Story, StorySource, StoryTopic
+
+T = TypeVar("T")
+NO_TOPIC = "-"  # the topic filter's value for stories without any topic
+
+
+@dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """What an editor looks for: every word in the title or summary, a topic (or NO_TOPIC), a feed,
+    published in [since, until), one page of ``limit`` stories after ``offset``."""
+
+    words: Sequence[str] = ()
+    topic: str | None = None
+    feed_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    offset: int = 0
+    limit: int = 20
 
 
 def list_stories(
@@ -27,6 +47,46 @@ def list_stories(
     if topic is not None:
         query = query.where(Story.id.in_(topic_store.story_ids_with_topic(topic)))
     return list(session.scalars(query))
+
+
+def search_stories(session: Session, query: StoryQuery) -> tuple[list[Story], int]:
+    """One page of the stories matching ``query``, newest first, and how many match in all."""
+    matching = _filtered(select(Story.id), query)
+    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    page = (
+        _filtered(select(Story), query)
+        .options(selectinload(Story.sources).selectinload(StorySource.feed))
+        .order_by(Story.published_at.desc(), Story.id.desc())
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    return list(session.scalars(page)), int(total)
+
+
+def _filtered(statement: Select[T], query: StoryQuery) -> Select[T]:
+    for word in query.words:
+        # A word matches inside the title or the plain summary, regardless of case.
+        pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(
+                func.lower(Story.title).like(pattern, escape="\\"),
+                func.lower(Story.summary_text).like(pattern, escape="\\"),
+            )
+        )
+    if query.topic == NO_TOPIC:
+        carried = select(StoryTopic.story_id).where(StoryTopic.origin.in_(topic_store.CARRIED))
+        statement = statement.where(Story.id.not_in(carried))
+    elif query.topic is not None:
+        statement = statement.where(Story.id.in_(topic_store.story_ids_with_topic(query.topic)))
+    if query.feed_id is not None:
+        statement = statement.where(
+            Story.id.in_(select(StorySource.story_id).where(StorySource.feed_id == query.feed_id))
+        )
+    if query.since is not None:
+        statement = statement.where(Story.published_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(Story.published_at < query.until)
+    return statement
 
 
 def stories_first_seen_between(session: Session, since: datetime, until: datetime) -> list[Story]:

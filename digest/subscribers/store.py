@@ -115,6 +115,12 @@ def throttle_count(session: Session, key: str, since: datetime) -> int:
     return session.scalar(query) or 0
 
 
+def throttle_oldest(session: Session, key: str, since: datetime) -> datetime | None:
+    """The earliest event of ``key`` since then: when the oldest counted attempt stops counting."""
+    query = select(func.min(ThrottleEvent.at)).where(ThrottleEvent.key == key, ThrottleEvent.at >= since)
+    return session.scalar(query)
+
+
 def throttle_add(session: Session, keys: Iterable[str], now: datetime) -> None:
     session.add_all(ThrottleEvent(key=key, at=now) for key in keys)
     session.flush()

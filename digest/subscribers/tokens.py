@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "csrf", "session", "editor-csrf")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "csrf", "session", "editor-csrf", "editor-flash")
 
 
 class BadLink(Exception):
@@ -53,9 +53,9 @@ class LinkSigner:
         payload = self._serializers[purposes[0]].dump_payload(link_key)
         return [self._signers[purpose].sign(payload).decode("ascii") for purpose in purposes]
 
-    def read(self, purpose: str, token: str, max_age_seconds: int | None = None) -> str:
+    def read(self, purpose: str, token: str, max_age_seconds: int | None = None, max_length: int = 500) -> str:
         """The link key inside a valid token; raises BadLink otherwise."""
-        if not token or len(token) > 500:
+        if not token or len(token) > max_length:
             raise BadLink("malformed")
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age_seconds)

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -14,7 +16,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
-from digest.web import editor_auth, editor_editions, editor_pages, editor_preview, preferences, subscribe, unsubscribe
+from digest.web import (
+    editor_accounts,
+    editor_auth,
+    editor_editions,
+    editor_feeds,
+    editor_pages,
+    editor_preview,
+    editor_stories,
+    editor_subscribers,
+    preferences,
+    subscribe,
+    unsubscribe,
+)
 from digest.web.common import FormExpired, LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
@@ -38,6 +52,10 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(unsubscribe.router)
     app.include_router(editor_auth.router)
     app.include_router(editor_pages.router)
+    app.include_router(editor_feeds.router)
+    app.include_router(editor_stories.router)
+    app.include_router(editor_subscribers.router)
+    app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
     app.include_router(editor_editions.router)
 
@@ -85,6 +103,19 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
             "This form has expired",
             "For your safety, forms work for a limited time. Reload the page and try again.",
             status=403,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_address(request: Request, exc: RequestValidationError) -> Response:
+        if not request.url.path.startswith("/editor/"):
+            return await request_validation_exception_handler(request, exc)  # JSON, as FastAPI answers
+        # A console address with a part that is not what the route takes (/editor/feeds/abc/edit).
+        return message_page(
+            request,
+            "Page not found",
+            "Start again from the sign-up form.",
+            status=404,
+            link={"url": "/", "text": "Go to the sign-up form"},
         )
 
     @app.exception_handler(StarletteHTTPException)

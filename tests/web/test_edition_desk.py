@@ -16,7 +16,7 @@ from digest.digests.editions import edition_for
 from digest.feeds.models import Story
 from digest.tagging.rules import Ruleset
 from tests.digests.helpers import ingest, rss, subscribe
-from tests.web.test_editor import csrf, editor_client  # noqa: F401  (fixture)
+from tests.web.conftest import csrf
 
 NEWS = rss(
     ("Court jails man who cloned his boss's voice with a deepfake", "https://wire.example/1", "<p>AI tool.</p>"),
@@ -37,7 +37,7 @@ def test_desk_pages_refuse_anonymous_visitors(client: TestClient) -> None:
 
 
 def test_an_editor_works_an_edition_and_reads_its_deliveries(
-    editor_client: TestClient,  # noqa: F811
+    editor_client: TestClient,
     engine: Engine,
     web_settings: Settings,
     ruleset: Ruleset,
