@@ -7,17 +7,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from digest.cli.confirm_mail import confirmation_mailer, report_mails
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
 from digest.subscribers import store
+from digest.subscribers.csvfile import detect_encoding
 from digest.subscribers.importer import AddRefused, add_subscriber, import_csv
 from digest.subscribers.models import Subscriber
 from digest.subscribers.privacy import InvalidEmail, erase_subscriber, export_subscriber, normalise_email
 from digest.subscribers.signup import InvalidChoice
+
+PRESENT_SHOWN = 10  # rows already on the list named one by one; the rest are only counted
 
 
 @click.group()
@@ -34,13 +38,14 @@ def _topics(value: str) -> list[str]:
 @click.option("--topics", required=True, help="Comma-separated topic slugs, like ai-misuse,deepfakes.")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), help="Default: signup.default_frequency.")
 @click.option("--confirmed", is_flag=True, help="You have the person's consent: record it and start sending.")
+@click.option("--no-confirmation-mail", "no_mail", is_flag=True, help="Add as pending without mailing them.")
 @pass_app
-def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool) -> None:
-    """Add one subscriber (pending unless --confirmed)."""
+def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool, no_mail: bool) -> None:
+    """Add one subscriber: pending (and sent the confirmation link) unless --confirmed."""
     ruleset = app.ruleset()
     try:
         with session_scope(app.engine()) as session:
-            add_subscriber(
+            address = add_subscriber(
                 session,
                 app.settings,
                 email,
@@ -54,21 +59,44 @@ def add(app: AppContext, email: str, topics: str, frequency: str | None, confirm
         raise BadInput(str(exc)) from None
     except AddRefused as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"added {normalise_email(email)} ({'confirmed' if confirmed else 'pending'})")
+    if confirmed:
+        click.echo(f"added {address} (confirmed)")
+        return
+    click.echo(f"added {address} (pending)")
+    with confirmation_mailer(app, enabled=not no_mail) as mailer:
+        if mailer is not None:
+            mailer.send_to([address], datetime.now(UTC))
+    again = "Import a CSV with the address (confirmed=false)"  # add refuses an address already on the list
+    report_mails(app.settings, mailer.tally if mailer else None, pending=1, again=again)
 
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topics", "default_topics", default="", help="Topics for rows that name none (listmonk exports).")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), help="Frequency for rows that name none.")
+@click.option("--no-confirmation-mail", "no_mail", is_flag=True, help="Import pending rows without mailing them.")
 @pass_app
-def import_(app: AppContext, file: Path, default_topics: str, frequency: str | None) -> None:
-    """Import a CSV: email,topics,frequency,confirmed, or a listmonk subscriber export."""
+def import_(app: AppContext, file: Path, default_topics: str, frequency: str | None, no_mail: bool) -> None:
+    """Import a CSV: email,topics,frequency,confirmed, or a listmonk subscriber export.
+
+    Pending rows are sent the sign-up form's confirmation mail. Rows already on the list are left as
+    they are, so the same file can be imported again (after an interruption, say) without harm.
+    """
     ruleset = app.ruleset()
     engine = app.engine()
-    with Progress(
-        TextColumn("importing"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=app.console, transient=True
-    ) as progress:
+    encoding = detect_encoding(file)
+    click.echo(f"reading {file.name} as {encoding.label}")
+    with (
+        confirmation_mailer(app, enabled=not no_mail) as mailer,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=app.console,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("", total=file.stat().st_size)
         report = import_csv(
             engine,
@@ -78,13 +106,25 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
             default_topics=_topics(default_topics),
             default_frequency=frequency,
             on_progress=lambda done, total: progress.update(task, completed=done),
+            on_pending=(lambda emails: mailer.send_to(emails, datetime.now(UTC))) if mailer else None,
+            encoding=encoding,
         )
-    for line, reason in report.skipped:
+    for line, reason in sorted(report.refused + report.present_lines[:PRESENT_SHOWN]):
         click.echo(f"line {line}: skipped: {reason}")
+    if report.present > PRESENT_SHOWN:
+        click.echo(f"... and {report.present - PRESENT_SHOWN} more rows already on the list")
     for line, problem in report.errors:
         click.echo(f"line {line}: error: {problem}", err=True)
-    click.echo(f"imported {report.added}, skipped {len(report.skipped)}, {len(report.errors)} bad rows")
-    if report.errors and not report.added:
+    if report.error_count > len(report.errors):
+        click.echo(f"... and {report.error_count - len(report.errors)} more bad rows", err=True)
+    summary = f"imported {report.added}, skipped {report.skipped_count}, {report.error_count} bad rows"
+    if report.present:
+        summary += f" ({report.present} already on the list, left as they were)"
+    click.echo(summary)
+    if report.pending or (mailer and mailer.tally.sent):
+        again = "Run the same import again"
+        report_mails(app.settings, mailer.tally if mailer else None, pending=report.pending, again=again)
+    if report.error_count and not report.added and not report.present:
         raise SystemExit(1)
 
 

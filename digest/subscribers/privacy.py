@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,8 +43,13 @@ def normalise_email(raw: str) -> str:
 
 def address_hash(session: Session, email: str) -> str:
     """The salted hash kept of an erased or unsubscribed address (the salt is per installation)."""
-    salt = store.installation_secret(session, "suppression_salt")
-    return hmac.new(salt.encode(), email.encode(), hashlib.sha256).hexdigest()
+    return address_hasher(session)(email)
+
+
+def address_hasher(session: Session) -> Callable[[str], str]:
+    """``address_hash`` for many addresses: the salt is read once."""
+    key = store.installation_secret(session, "suppression_salt").encode()
+    return lambda email: hmac.new(key, email.encode(), hashlib.sha256).hexdigest()
 
 
 def is_suppressed(session: Session, email: str) -> bool:
