@@ -87,7 +87,7 @@ def add_subscriber(
     if existing is not None:
         raise AddRefused(f"{email} is already on the list ({existing.status})")
     row = Row(0, email, tuple(chosen), frequency, confirmed, "editor")
-    ids = bulk_store.insert_subscribers(session, [_subscriber(row, settings, now)])
+    ids, _ = bulk_store.insert_subscribers(session, [_subscriber(row, settings, now)])
     if email not in ids:  # added by someone else a moment ago
         raise AddRefused(f"{email} is already on the list")
     _add_details(session, settings, [row], ids, now, method)
@@ -165,11 +165,13 @@ def _import_batch(
             else:
                 wanted[row.email] = row
         bulk_store.suppress_many(session, set(blocked), "blocklisted", now)
-        ids = bulk_store.insert_subscribers(session, [_subscriber(row, settings, now) for row in wanted.values()])
+        new = [_subscriber(row, settings, now) for row in wanted.values()]
+        ids, status = bulk_store.insert_subscribers(session, new)
         added = [row for row in wanted.values() if row.email in ids]
         _add_details(session, settings, added, ids, now, "import")
         present = [row for row in wanted.values() if row.email not in ids] + later
-        status = bulk_store.statuses(session, {row.email for row in present}) if present else {}
+        for row in later:  # a duplicate in the file has the status its first row was given
+            status.setdefault(row.email, "confirmed" if wanted[row.email].confirmed else "pending")
     for row in sorted(present, key=lambda r: r.line):
         report.skip(row.line, f"{row.email} is already on the list ({status.get(row.email, 'pending')})", present=True)
     report.added += len(added)
