@@ -26,6 +26,7 @@ SAMPLE = 64 * 1024
 # Excel on Windows in Western Europe and the Americas; a tiny sample reads the same in several code
 # pages, and then this one is the likeliest.
 PREFERRED = "cp1252"
+UNDEFINED_IN_PREFERRED = b"\x81\x8d\x8f\x90\x9d"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +69,16 @@ def detect_encoding(path: Path) -> Encoding:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return Encoding("utf-16", "UTF-16 (with byte-order mark)", guessed=False)
         fh.seek(0)
-        bad = _first_non_utf8(fh)
-        if bad is None:
+        found = _first_non_utf8(fh)
+        if found is None:
             return UTF8
+        bad, line = found
         fh.seek(0)
         sample = fh.read(SAMPLE)
         if bad > len(sample):
             fh.seek(max(0, bad - 1024))
             sample += b"\n" + fh.read(SAMPLE)
-    return _guess(sample, bad)
+    return _guess(sample, line)
 
 
 def open_text(path: Path, encoding: Encoding) -> tuple[TextIO, CountingReader]:
@@ -89,35 +91,46 @@ def open_text(path: Path, encoding: Encoding) -> tuple[TextIO, CountingReader]:
     return text, counter
 
 
-def _first_non_utf8(fh: BinaryIO) -> int | None:
+def _first_non_utf8(fh: BinaryIO) -> tuple[int, int] | None:
+    """The offset and line of the first byte that is not UTF-8, or None for a UTF-8 file."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
+    offset = lines = 0
     while chunk := fh.read(CHUNK):
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            return max(0, offset + exc.start)
+            start = max(0, exc.start)
+            return offset + start, lines + chunk.count(b"\n", 0, start) + 1
         offset += len(chunk)
+        lines += chunk.count(b"\n")
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return offset  # the file ends in the middle of a character
+        return offset, lines + 1  # the file ends in the middle of a character
     return None
 
 
-def _guess(sample: bytes, bad: int) -> Encoding:
+def _guess(sample: bytes, line: int) -> Encoding:
+    where = f"line {line} is not UTF-8"
+    codec = _likeliest(sample)
+    cleaned = sample.translate(None, UNDEFINED_IN_PREFERRED)
+    if codec != PREFERRED and cleaned != sample and _likeliest(cleaned) == PREFERRED:
+        # A few stray bytes rule Windows-1252 out for charset-normalizer, yet it reads all the rest
+        # best: keep it, and let the rows with those bytes be reported.
+        codec = PREFERRED
+    return Encoding(codec, f"{_name(codec)} (guessed: {where})", guessed=True)
+
+
+def _likeliest(sample: bytes) -> str:
     matches = charset_normalizer.from_bytes(sample)
     best = matches.best()
-    where = f"byte {bad + 1} is not UTF-8"
     if best is None:
-        return Encoding(PREFERRED, f"{_name(PREFERRED)} (guessed: {where})", guessed=True)
-    codec = best.encoding
+        return PREFERRED
     for match in matches:
         # Several code pages read the sample equally well: say the one spreadsheets most likely used.
         if match.chaos <= best.chaos + 0.01 and PREFERRED in match.could_be_from_charset:
-            codec = PREFERRED
-            break
-    return Encoding(codec, f"{_name(codec)} (guessed: {where})", guessed=True)
+            return PREFERRED
+    return best.encoding
 
 
 def _name(codec: str) -> str:
