@@ -13,12 +13,13 @@ on PostgreSQL through COPY, into a temporary table first where conflicts must be
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -61,7 +62,9 @@ def insert_subscribers(session: Session, rows: Rows) -> tuple[dict[str, int], di
         keys = {row["email"]: row["link_key"] for row in rows}
         inserted = {}
         for chunk in _chunks(list(keys)):
-            query = select(Subscriber.email, Subscriber.id, Subscriber.link_key).where(Subscriber.email.in_(chunk))
+            query = select(Subscriber.email, Subscriber.id, Subscriber.link_key).where(
+                _among(session, Subscriber.email, chunk)
+            )
             inserted.update((email, ident) for email, ident, key in session.execute(query) if keys[email] == key)
     missing = [row["email"] for row in rows if row["email"] not in inserted]
     return inserted, statuses(session, missing)
@@ -114,12 +117,14 @@ def throttle_counts(session: Session, keys: Collection[str], since: datetime) ->
 
 
 def _among(session: Session, column: Any, values: list[str]) -> ColumnElement[bool]:
-    """``column IN values``; on PostgreSQL as one array parameter, not thousands of placeholders."""
+    """``column IN values``, with the values as one parameter rather than thousands of placeholders
+    (an array on PostgreSQL, a JSON list on SQLite), which SQLAlchemy would compile one by one."""
+    result: ColumnElement[bool]
     if session.get_bind().dialect.name == "postgresql":
-        result: ColumnElement[bool] = column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-        return result
-    in_values: ColumnElement[bool] = column.in_(values)
-    return in_values
+        result = column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    else:
+        result = column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(values))))
+    return result
 
 
 def _insert(
@@ -168,7 +173,7 @@ def _converted(columns: list[Any], rows: Rows, dialect: Any) -> list[tuple[Any, 
     converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
         (i, processor, {})
         for i, column in enumerate(columns)
-        if (processor := column.type.bind_processor(dialect)) is not None
+        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
     result: list[tuple[Any, ...]] = []
     for row in rows:

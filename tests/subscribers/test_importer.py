@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from digest.config import Settings
 from digest.db.engine import session_scope
@@ -13,6 +14,7 @@ from digest.subscribers import store
 from digest.subscribers.importer import BATCH, import_csv
 from digest.subscribers.models import ConsentEvent, Subscriber, SubscriberTopic
 from digest.subscribers.privacy import erase_subscriber, export_subscriber, is_suppressed
+from digest.subscribers.signup import request_subscription
 
 TOPICS = ("ai-misuse", "child-protection", "deepfakes")
 SETTINGS = Settings()
@@ -163,3 +165,22 @@ def test_importing_the_same_file_again_changes_nothing(engine: Engine, tmp_path:
     assert counts(engine) == (35, 70, 35)
     with session_scope(engine) as s:
         assert [export_subscriber(s, p) for batch in store.iter_subscribers(s) for p in batch] == before
+
+
+def test_imported_times_are_stored_as_everywhere_else(engine: Engine, tmp_path: Path) -> None:
+    import_csv(engine, SETTINGS, write(tmp_path, many(1)), TOPICS)
+    with session_scope(engine) as s:
+        request_subscription(s, SETTINGS, "form@example.org", ["deepfakes"], "weekly", TOPICS, datetime.now(UTC))
+    with engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT email, CAST(created_at AS TEXT) FROM subscribers")).all())
+        consent = connection.execute(text("SELECT CAST(at AS TEXT) FROM consent_events ORDER BY id")).scalars().all()
+
+    def shape(value: str) -> str:
+        return re.sub(r"\d", "0", value)
+
+    assert shape(stored["reader0@example.org"]) == shape(stored["form@example.org"])
+    assert shape(consent[0]) == shape(consent[1])
+    with session_scope(engine) as s:
+        reader = store.by_email(s, "reader0@example.org")
+        assert reader is not None and reader.created_at.tzinfo is UTC
+        assert abs(datetime.now(UTC) - reader.created_at).total_seconds() < 120
