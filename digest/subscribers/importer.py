@@ -9,8 +9,10 @@ import that is killed and started again ends with every row in exactly once.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,17 +118,23 @@ def import_csv(
     total = path.stat().st_size
     frequency = default_frequency or settings.signup.default_frequency
     text, counter = open_text(path, report.encoding)
-    with text:
+    with text, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as reader:
         rows = read_rows(text, known_topics, default_topics, frequency, report.error, report.encoding.label)
-        batch: list[Row] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                _import_batch(engine, settings, batch, report, on_pending)
-                batch = []
-                if on_progress:
-                    on_progress(counter.bytes_read, total)
-        _import_batch(engine, settings, batch, report, on_pending)
+
+        def next_batch() -> tuple[list[Row], int]:
+            return list(itertools.islice(rows, BATCH)), counter.bytes_read
+
+        # The next batch is read and checked while this one is written: the database driver lets go
+        # of the interpreter while it works, so the two overlap on a machine with more than one core.
+        coming = reader.submit(next_batch)
+        while True:
+            batch, done = coming.result()
+            if not batch:
+                break
+            coming = reader.submit(next_batch)
+            _import_batch(engine, settings, batch, report, on_pending)
+            if on_progress:
+                on_progress(done, total)
     if on_progress:
         on_progress(total, total)
     report.errors.sort()

@@ -5,7 +5,6 @@ export of everything stored about a person, erasure that leaves only the hash be
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import json
 from collections.abc import Callable
@@ -68,7 +67,7 @@ def address_hash(session: Session, email: str) -> str:
 def address_hasher(session: Session) -> Callable[[str], str]:
     """``address_hash`` for many addresses: the salt is read once."""
     key = store.installation_secret(session, "suppression_salt").encode()
-    return lambda email: hmac.new(key, email.encode(), hashlib.sha256).hexdigest()
+    return lambda email: hmac.digest(key, email.encode(), "sha256").hex()
 
 
 def is_suppressed(session: Session, email: str) -> bool:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
-from digest.subscribers.privacy import InvalidEmail, normalise_email
+from digest.db.engine import session_scope
+from digest.subscribers import store
+from digest.subscribers.privacy import InvalidEmail, address_hash, address_hasher, normalise_email
 
 
 def full(text: str) -> str:
@@ -49,3 +55,11 @@ def test_errors_name_what_is_wrong() -> None:
     with pytest.raises(InvalidEmail, match="must have an @-sign"):
         normalise_email("ann.example.org")
     assert normalise_email("  Ann.Lee+news@Bücher.DE ") == "ann.lee+news@xn--bcher-kva.de"
+
+
+def test_suppression_hashes_stay_those_stored_by_earlier_versions(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        salt = store.installation_secret(s, "suppression_salt")
+        expected = hmac.new(salt.encode(), b"ann@example.org", hashlib.sha256).hexdigest()
+        assert address_hash(s, "ann@example.org") == expected
+        assert address_hasher(s)("ann@example.org") == expected
