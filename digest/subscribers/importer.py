@@ -148,6 +148,7 @@ def _import_batch(
     report: ImportReport,
     on_pending: Callable[[list[str]], None] | None,
 ) -> None:
+    """One transaction: a query for suppressions, then bulk inserts of whoever is new."""
     if not rows:
         return
     now = datetime.now(UTC)
