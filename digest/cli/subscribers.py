@@ -43,31 +43,30 @@ def _topics(value: str) -> list[str]:
 def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool, no_mail: bool) -> None:
     """Add one subscriber: pending (and sent the confirmation link) unless --confirmed."""
     ruleset = app.ruleset()
-    try:
-        with session_scope(app.engine()) as session:
-            address = add_subscriber(
-                session,
-                app.settings,
-                email,
-                _topics(topics),
-                frequency or app.settings.signup.default_frequency,
-                confirmed,
-                ruleset.slugs,
-                datetime.now(UTC),
-            )
-    except (InvalidEmail, InvalidChoice) as exc:
-        raise BadInput(str(exc)) from None
-    except AddRefused as exc:
-        raise UserError(str(exc)) from None
-    if confirmed:
-        click.echo(f"added {address} (confirmed)")
-        return
-    click.echo(f"added {address} (pending)")
-    with confirmation_mailer(app, enabled=not no_mail) as mailer:
+    # The mailer first: a mail URL that cannot work is refused before anything is stored.
+    with confirmation_mailer(app, enabled=not (no_mail or confirmed)) as mailer:
+        try:
+            with session_scope(app.engine()) as session:
+                address = add_subscriber(
+                    session,
+                    app.settings,
+                    email,
+                    _topics(topics),
+                    frequency or app.settings.signup.default_frequency,
+                    confirmed,
+                    ruleset.slugs,
+                    datetime.now(UTC),
+                )
+        except (InvalidEmail, InvalidChoice) as exc:
+            raise BadInput(str(exc)) from None
+        except AddRefused as exc:
+            raise UserError(str(exc)) from None
+        click.echo(f"added {address} ({'confirmed' if confirmed else 'pending'})")
         if mailer is not None:
             mailer.send_to([address], datetime.now(UTC))
-    again = "Import a CSV with the address (confirmed=false)"  # add refuses an address already on the list
-    report_mails(app.settings, mailer.tally if mailer else None, pending=1, again=again)
+    if not confirmed:
+        again = "Import a CSV with the address (confirmed=false)"  # add refuses an address already on the list
+        report_mails(app.settings, mailer.tally if mailer else None, pending=1, again=again)
 
 
 @subscribers.command("import")

@@ -115,3 +115,14 @@ def test_the_assumed_encoding_is_shown(database_url: str, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "reading excel.csv as Windows-1252 (guessed: line 2 is not UTF-8)" in result.output
     assert "imported 1, skipped 0, 0 bad rows" in result.output
+
+
+def test_a_mail_url_that_cannot_work_is_refused_before_anything_is_stored(database_url: str) -> None:
+    env = env_for(database_url, "gopher://mail.example.org")
+    refused = digest(env, "subscribers", "add", "ivy@example.org", "--topics", "deepfakes")
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert refused.output.startswith("error: mail URL 'gopher://mail.example.org': use file:///path/to/outbox")
+    listed = digest(env, "subscribers", "list", "--json")
+    assert json.loads(listed.output)["by_status"] == {}
+    confirmed = digest(env, "subscribers", "add", "ivy@example.org", "--topics", "deepfakes", "--confirmed")
+    assert confirmed.output == "added ivy@example.org (confirmed)\n"  # no mail is sent, so none is needed
