@@ -7,15 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy.orm import Session
 
-from digest.cli.confirm_mail import confirmation_mailer, report_mails
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
 from digest.subscribers import store
-from digest.subscribers.csvfile import detect_encoding
 from digest.subscribers.importer import AddRefused, add_subscriber, import_csv
 from digest.subscribers.models import Subscriber
 from digest.subscribers.privacy import InvalidEmail, erase_subscriber, export_subscriber, normalise_email
@@ -42,6 +38,8 @@ def _topics(value: str) -> list[str]:
 @pass_app
 def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool, no_mail: bool) -> None:
     """Add one subscriber: pending (and sent the confirmation link) unless --confirmed."""
+    from digest.cli.confirm_mail import confirmation_mailer, report_mails  # mail and templates: only here
+
     ruleset = app.ruleset()
     # The mailer first: a mail URL that cannot work is refused before anything is stored.
     with confirmation_mailer(app, enabled=not (no_mail or confirmed)) as mailer:
@@ -81,6 +79,11 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
     Pending rows are sent the sign-up form's confirmation mail. Rows already on the list are left as
     they are, so the same file can be imported again (after an interruption, say) without harm.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from digest.cli.confirm_mail import confirmation_mailer, report_mails
+    from digest.subscribers.csvfile import detect_encoding
+
     ruleset = app.ruleset()
     engine = app.engine()
     encoding = detect_encoding(file)
@@ -152,6 +155,8 @@ def list_(app: AppContext, show_addresses: bool, as_json: bool) -> None:
     click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"))
     click.echo("confirmed, by topic: " + (", ".join(f"{k} {v}" for k, v in sorted(by_topic.items())) or "none"))
     if show_addresses:
+        from rich.table import Table
+
         table = Table("email", "status", "frequency", "topics")
         for person in people:
             topics = person["topics"]

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-import charset_normalizer
-
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
@@ -122,6 +120,8 @@ def _guess(sample: bytes, line: int) -> Encoding:
 
 
 def _likeliest(sample: bytes) -> str:
+    import charset_normalizer  # only for files that are not UTF-8; it takes a while to load
+
     matches = charset_normalizer.from_bytes(sample)
     best = matches.best()
     if best is None:
