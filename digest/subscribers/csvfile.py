@@ -127,8 +127,8 @@ def _likeliest(sample: bytes) -> str:
     if best is None:
         return PREFERRED
     for match in matches:
-        # Several code pages read the sample equally well: say the one spreadsheets most likely used.
-        if match.chaos <= best.chaos + 0.01 and PREFERRED in match.could_be_from_charset:
+        # Several code pages read a short sample about as well: take the one spreadsheets most likely used.
+        if match.chaos <= best.chaos + 0.05 and PREFERRED in match.could_be_from_charset:
             return PREFERRED
     return best.encoding
 
