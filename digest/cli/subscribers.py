@@ -33,43 +33,71 @@ def _topics(value: str) -> list[str]:
 @click.option("--topics", required=True, help="Comma-separated topic slugs, like ai-misuse,deepfakes.")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), help="Default: signup.default_frequency.")
 @click.option("--confirmed", is_flag=True, help="You have the person's consent: record it and start sending.")
+@click.option("--no-confirmation-mail", "no_mail", is_flag=True, help="Add as pending without mailing them.")
 @pass_app
-def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool) -> None:
-    """Add one subscriber (pending unless --confirmed)."""
+def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool, no_mail: bool) -> None:
+    """Add one subscriber: pending (and sent the confirmation link) unless --confirmed."""
+    from digest.cli.confirm_mail import confirmation_mailer, report_mails  # mail and templates: only here
+
     ruleset = app.ruleset()
-    try:
-        with session_scope(app.engine()) as session:
-            add_subscriber(
-                session,
-                app.settings,
-                email,
-                _topics(topics),
-                frequency or app.settings.signup.default_frequency,
-                confirmed,
-                ruleset.slugs,
-                datetime.now(UTC),
-            )
-    except (InvalidEmail, InvalidChoice) as exc:
-        raise BadInput(str(exc)) from None
-    except AddRefused as exc:
-        raise UserError(str(exc)) from None
-    click.echo(f"added {normalise_email(email)} ({'confirmed' if confirmed else 'pending'})")
+    # The mailer first: a mail URL that cannot work is refused before anything is stored.
+    with confirmation_mailer(app, enabled=not (no_mail or confirmed)) as mailer:
+        try:
+            with session_scope(app.engine()) as session:
+                address = add_subscriber(
+                    session,
+                    app.settings,
+                    email,
+                    _topics(topics),
+                    frequency or app.settings.signup.default_frequency,
+                    confirmed,
+                    ruleset.slugs,
+                    datetime.now(UTC),
+                )
+        except (InvalidEmail, InvalidChoice) as exc:
+            raise BadInput(str(exc)) from None
+        except AddRefused as exc:
+            raise UserError(str(exc)) from None
+        click.echo(f"added {address} ({'confirmed' if confirmed else 'pending'})")
+        if mailer is not None:
+            mailer.send_to([address], datetime.now(UTC))
+    if not confirmed:
+        again = "Import a CSV with the address (confirmed=false)"  # add refuses an address already on the list
+        report_mails(app.settings, mailer.tally if mailer else None, pending=1, again=again)
 
 
 @subscribers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--topics", "default_topics", default="", help="Topics for rows that name none (listmonk exports).")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), help="Frequency for rows that name none.")
+@click.option("--no-confirmation-mail", "no_mail", is_flag=True, help="Import pending rows without mailing them.")
 @pass_app
-def import_(app: AppContext, file: Path, default_topics: str, frequency: str | None) -> None:
-    """Import a CSV: email,topics,frequency,confirmed, or a listmonk subscriber export."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+def import_(app: AppContext, file: Path, default_topics: str, frequency: str | None, no_mail: bool) -> None:
+    """Import a CSV: email,topics,frequency,confirmed, or a listmonk subscriber export.
+
+    Pending rows are sent the sign-up form's confirmation mail. Rows already on the list are left as
+    they are, so the same file can be imported again (after an interruption, say) without harm.
+    """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from digest.cli.confirm_mail import confirmation_mailer, report_mails
+    from digest.subscribers.csvfile import detect_encoding
 
     ruleset = app.ruleset()
     engine = app.engine()
-    with Progress(
-        TextColumn("importing"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=app.console, transient=True
-    ) as progress:
+    encoding = detect_encoding(file)
+    click.echo(f"reading {file.name} as {encoding.label}")
+    with (
+        confirmation_mailer(app, enabled=not no_mail) as mailer,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=app.console,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("", total=file.stat().st_size)
         report = import_csv(
             engine,
@@ -79,6 +107,8 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
             default_topics=_topics(default_topics),
             default_frequency=frequency,
             on_progress=lambda done, total: progress.update(task, completed=done),
+            on_pending=(lambda emails: mailer.send_to(emails, datetime.now(UTC))) if mailer else None,
+            encoding=encoding,
         )
     told = describe_import(report)
     for line in told.skipped:
@@ -86,7 +116,10 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
     for line in told.errors:
         click.echo(line, err=True)
     click.echo(told.summary)
-    if report.errors and not report.added:
+    if report.pending or (mailer and mailer.tally.sent):
+        again = "Run the same import again"
+        report_mails(app.settings, mailer.tally if mailer else None, pending=report.pending, again=again)
+    if report.error_count and not report.added and not report.present:
         raise SystemExit(1)
 
 

@@ -14,9 +14,20 @@ class ImportLines:
     summary: str
 
 
+PRESENT_SHOWN = 10  # rows already on the list named one by one; the rest are only counted
+
+
 def describe_import(report: ImportReport) -> ImportLines:
-    return ImportLines(
-        skipped=[f"line {line}: skipped: {reason}" for line, reason in report.skipped],
-        errors=[f"line {line}: error: {problem}" for line, problem in report.errors],
-        summary=f"imported {report.added}, skipped {len(report.skipped)}, {len(report.errors)} bad rows",
-    )
+    skipped = [
+        f"line {line}: skipped: {reason}"
+        for line, reason in sorted(report.refused + report.present_lines[:PRESENT_SHOWN])
+    ]
+    if report.present > PRESENT_SHOWN:
+        skipped.append(f"... and {report.present - PRESENT_SHOWN} more rows already on the list")
+    errors = [f"line {line}: error: {problem}" for line, problem in report.errors]
+    if report.error_count > len(report.errors):
+        errors.append(f"... and {report.error_count - len(report.errors)} more bad rows")
+    summary = f"imported {report.added}, skipped {report.skipped_count}, {report.error_count} bad rows"
+    if report.present:
+        summary += f" ({report.present} already on the list, left as they were)"
+    return ImportLines(skipped=skipped, errors=errors, summary=summary)

@@ -8,7 +8,7 @@ the mail that goes to the address itself differs, so the form cannot be used to 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from digest.config import Settings
 from digest.db.engine import session_scope
 from digest.mail import outbox
-from digest.subscribers import store
+from digest.subscribers import bulk_store, store
 from digest.subscribers.models import FREQUENCIES, Subscriber
-from digest.subscribers.privacy import address_hash, normalise_email
+from digest.subscribers.privacy import address_hash, address_hasher, normalise_email
 
 
 class InvalidChoice(ValueError):
@@ -199,9 +199,42 @@ def needs_policy_acceptance(settings: Settings, subscriber: Subscriber) -> bool:
     return subscriber.status == "confirmed" and subscriber.policy_version != settings.privacy.policy_version
 
 
+def confirmations_allowed(
+    session: Session, settings: Settings, people: Sequence[Subscriber], now: datetime
+) -> list[Subscriber]:
+    """Of pending people added by an editor or an import, those the form's limits let be mailed now.
+
+    The same limits as a sign-up through the form: no more mails to one address in an hour than
+    ``signup.per_address_per_hour`` (form requests included), none within the resend window.
+    """
+    hasher = address_hasher(session)
+    keys = {person.id: _address_key(hasher(person.email)) for person in people}
+    counts = bulk_store.throttle_counts(session, keys.values(), now - timedelta(hours=1))
+    limit = settings.signup.per_address_per_hour
+    return [
+        person
+        for person in people
+        if person.status == "pending"
+        and counts.get(keys[person.id], 0) < limit
+        and not _mailed_recently(settings, person, now)
+    ]
+
+
+def record_confirmations_sent(session: Session, people: Sequence[Subscriber], now: datetime) -> None:
+    """Note the confirmation mails just sent, for the resend window and the hourly limit."""
+    hasher = address_hasher(session)
+    for person in people:
+        person.last_mail_request_at = now
+    store.throttle_add(session, [_address_key(hasher(person.email)) for person in people], now)
+
+
+def _address_key(hashed_address: str) -> str:
+    return f"addr:{hashed_address}"
+
+
 def _throttled(session: Session, settings: Settings, email: str, client: Client, now: datetime) -> bool:
     hour_ago = now - timedelta(hours=1)
-    keys = [f"addr:{address_hash(session, email)}"]
+    keys = [_address_key(address_hash(session, email))]
     limits = [settings.signup.per_address_per_hour]
     if client.ip:
         keys.append(f"client:{address_hash(session, 'ip:' + client.ip)}")  # hashed: no IP is kept

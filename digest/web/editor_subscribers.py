@@ -198,5 +198,5 @@ async def import_people(request: Request) -> Response:
         )
     told = describe_import(report)
     with session_scope(web.engine) as session:
-        notice = (error if report.errors and not report.added else success)(told.summary, "importing subscribers")
+        notice = (error if report.error_count and not report.added else success)(told.summary, "importing subscribers")
         return _list_page(request, session, editor, notice=notice, imported=told, typed=typed)

@@ -12,6 +12,7 @@ ENV = {"DIGEST_TOPICS_FILE": str(TOPICS)}
 
 
 def test_add_list_export_erase(database_url: str, tmp_path: Path) -> None:
+    env = {**ENV, "DIGEST_MAIL_URL": f"file://{tmp_path / 'outbox'}"}  # bob's confirmation mail goes there
     added = run(
         database_url,
         "subscribers",
@@ -25,7 +26,7 @@ def test_add_list_export_erase(database_url: str, tmp_path: Path) -> None:
         env=ENV,
     )
     assert added.exit_code == 0 and added.output == "added ann@example.org (confirmed)\n"
-    assert run(database_url, "subscribers", "add", "bob@example.org", "--topics", "deepfakes", env=ENV).exit_code == 0
+    assert run(database_url, "subscribers", "add", "bob@example.org", "--topics", "deepfakes", env=env).exit_code == 0
     again = run(database_url, "subscribers", "add", "ann@example.org", "--topics", "deepfakes", env=ENV)
     assert again.exit_code == 1 and "already on the list (confirmed)" in again.output
     bad = run(database_url, "subscribers", "add", "nobody", "--topics", "deepfakes", env=ENV)
