@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import click
 from rich.table import Table
@@ -14,6 +13,7 @@ from digest.cli.context import AppContext, BadInput, UserError, counting_progres
 from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
+from digest.feeds.guard import check_feed_url
 from digest.feeds.models import Feed
 from digest.feeds.refresh import FeedOutcome, poll_feeds
 
@@ -35,9 +35,9 @@ def feeds() -> None:
 def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None) -> None:
     """Add a feed by its URL; it is polled at the next poll."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInput(f"'{url}' is not a feed address: give a full http:// or https:// URL")
+    problem = check_feed_url(url, allow_private=app.settings.feeds.allow_private_networks)
+    if problem:
+        raise BadInput(problem)
     engine = app.engine()
     try:
         with session_scope(engine) as session:

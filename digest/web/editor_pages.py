@@ -5,7 +5,7 @@ why, pin or remove a topic), topics (try the tagger, counts), subscribers (searc
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from digest import __version__
 from digest.db.engine import session_scope
 from digest.feeds import store, story_store, topic_store
+from digest.feeds.guard import check_feed_url
 from digest.feeds.models import Story
 from digest.feeds.refresh import poll_feeds
 from digest.feeds.retag import edit_topics, parse_topic_changes
@@ -57,9 +58,10 @@ async def add_feed(request: Request) -> Response:
     with session_scope(web.engine) as session:
         _editor, form = await checked_form(request, session)
         url = form.get("url", "").strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            return _back("/editor/feeds", f"'{url}' is not a feed address: give a full http:// or https:// URL")
+        # Resolving the host may wait on DNS: off the event loop.
+        problem = await run_in_threadpool(check_feed_url, url, allow_private=web.settings.feeds.allow_private_networks)
+        if problem:
+            return _back("/editor/feeds", problem)
         try:
             store.add_feed(session, url, form.get("title") or None, datetime.now(UTC))
         except store.FeedExists:
