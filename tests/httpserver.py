@@ -18,6 +18,7 @@ class Route:
     delay: float = 0.0
     # When set, the body is this generator's chunks, sent without Content-Length (chunked, endless...).
     stream: Callable[[], Iterator[bytes]] | None = None
+    reason: str | None = None  # the status line's phrase, when not the standard one
 
 
 @dataclass
@@ -30,6 +31,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a test may leave a slow handler sleeping
     request_queue_size = 128  # the default 5 drops connections when a poll opens ten at once
+    connections = 0  # every TCP connection accepted, whether or not it sent a request
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
 
 
 class FeedServer:
@@ -52,7 +58,7 @@ class FeedServer:
                 if route.delay:
                     time.sleep(route.delay)
                 try:
-                    self.send_response(route.status)
+                    self.send_response(route.status, route.reason)
                     for name, value in route.headers.items():
                         self.send_header(name, value)
                     if route.stream is not None:
@@ -76,6 +82,14 @@ class FeedServer:
         # A client that gave up (timeouts, size limits) leaves a broken socket behind: not a test failure.
         self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def connections(self) -> int:
+        return self._server.connections
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     @property
     def base(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable, Iterable, Sequence
-from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import httpcore
 import httpx
@@ -29,6 +29,13 @@ NAT64 = IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 a
 LOCAL_NAT64 = IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
 UNIQUE_LOCAL = IPv6Network("fc00::/7")
 IPV4_COMPATIBLE = IPv6Network("::/96")  # deprecated ::a.b.c.d; never a public destination
+# IANA special-purpose ranges that some Python versions count as global; none of them hosts a feed.
+SPECIAL_PURPOSE = (
+    IPv4Network("192.0.0.0/24"),  # IETF protocol assignments (DS-Lite, NAT64 discovery, anycast...)
+    IPv4Network("192.88.99.0/24"),  # the retired 6to4 relay anycast
+    IPv6Network("2001::/23"),  # IETF protocol assignments (Teredo, benchmarking, ORCHID...)
+    IPv6Network("100::/64"),  # discard-only
+)
 
 
 class AddressRefused(Exception):
@@ -77,6 +84,8 @@ def _own_kind(address: IPv4Address | IPv6Address) -> str | None:
             return "a unique-local address"
         if address in LOCAL_NAT64:
             return "a local-use NAT64 address"
+    if any(address in network for network in SPECIAL_PURPOSE):
+        return "a special-purpose address"
     if address.is_private:
         return "a private address"
     if address.is_reserved:
@@ -145,8 +154,14 @@ def check_feed_url(url: str, *, allow_private: bool, resolve: Resolver = system_
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Connects only to addresses it has checked: resolves, checks every address, connects to one of them."""
 
-    def __init__(self, *, allow_private: bool, resolve: Resolver = system_resolve) -> None:
-        self._inner = httpcore.AnyIOBackend()
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolve: Resolver = system_resolve,
+        network: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._inner = network or httpcore.AnyIOBackend()
         self._allow_private = allow_private
         self._resolve = resolve
 
@@ -196,7 +211,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, connecting through a GuardedBackend and refusing non-http(s) addresses."""
 
-    def __init__(self, *, limits: httpx.Limits, allow_private: bool, resolve: Resolver = system_resolve) -> None:
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        allow_private: bool,
+        resolve: Resolver = system_resolve,
+        network: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         super().__init__(limits=limits)
         # httpx has no public way to hand its transport a network backend: replace the connection
         # pool it made with the same pool connecting through the guard. Requests, responses and the
@@ -206,7 +228,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allow_private=allow_private, resolve=resolve),
+            network_backend=GuardedBackend(allow_private=allow_private, resolve=resolve, network=network),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
