@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -104,6 +105,10 @@ class FeedServer:
 
     def hits(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Speak HTTPS with this server-side context (before ``start``); URLs still say http:// here."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -8,13 +8,17 @@ if that server were on the internet, while the guard sees (and checks) the publi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import ssl
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address, ip_network
+from pathlib import Path
 
 import httpcore
 import httpx
 import pytest
+import trustme
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -385,3 +389,48 @@ def test_public_addresses_and_unresolvable_names_can_be_added() -> None:
     # Not resolvable now (offline, a typo, a host not yet up): checked again at every connection.
     assert check_feed_url("https://feeds.invalid/rss", allow_private=False) is None
     assert ip_address(PUBLIC).is_global
+
+
+# TLS on a pinned connection: the certificate and SNI are those of the feed's host name, never of the IP.
+
+
+@pytest.fixture
+def tls_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> trustme.CA:
+    """A certificate authority the fetcher trusts (through SSL_CERT_FILE, as an operator would)."""
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return ca
+
+
+@contextmanager
+def tls_server(ca: trustme.CA, *names: str) -> Iterator[tuple[FeedServer, list[str | None]]]:
+    """A feed server on loopback speaking TLS with a certificate for ``names``; yields it and the SNI names seen."""
+    server = FeedServer()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    sni: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: sni.append(name)
+    server.use_tls(context)
+    server.start()
+    try:
+        yield server, sni
+    finally:
+        server.stop()
+
+
+def test_a_pinned_https_connection_verifies_the_host_name(tls_ca: trustme.CA) -> None:
+    to_loopback = resolver({"feeds.example": ["127.0.0.1"]})
+    with tls_server(tls_ca, "feeds.example") as (server, sni):
+        server.add("/feed.xml", Route(SAMPLE))
+        url = f"https://feeds.example:{server.port}/feed.xml"
+        assert fetch_all([url], OPEN, resolve=to_loopback) == ["fetched"]
+        assert sni == ["feeds.example"]
+        assert server.hits("/feed.xml")[0].headers["host"] == f"feeds.example:{server.port}"
+    # A certificate for the address connected to, not for the feed's host, is refused.
+    with tls_server(tls_ca, "127.0.0.1", "other.example") as (server, sni):
+        server.add("/feed.xml", Route(SAMPLE))
+        [error] = fetch_all([f"https://feeds.example:{server.port}/feed.xml"], OPEN, resolve=to_loopback)
+        assert error.startswith("cannot connect: ") and "certificate" in error.lower()
+        assert sni == ["feeds.example"] and server.hits("/feed.xml") == []
