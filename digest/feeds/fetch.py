@@ -115,6 +115,9 @@ async def fetch_feed(client: httpx.AsyncClient, request: FetchRequest, settings:
         return FetchResult(request, error=f"cannot connect: {exc or type(exc).__name__}")
     except httpx.InvalidURL as exc:
         return FetchResult(request, error=f"invalid URL: {exc}")
+    except httpx.RemoteProtocolError:
+        # httpx quotes the offending bytes (a banner, a status line): none of the answer is stored.
+        return FetchResult(request, error="the server's answer is not valid HTTP")
     except (httpx.HTTPError, httpx.StreamError) as exc:
         return FetchResult(request, error=f"{type(exc).__name__}: {exc}")
 

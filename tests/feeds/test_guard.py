@@ -8,7 +8,9 @@ if that server were on the internet, while the guard sees (and checks) the publi
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -264,6 +266,24 @@ def test_stored_errors_never_include_what_a_server_answered(engine: Engine, feed
     assert [url for url, error in errors.items() if SECRET in error] == []
     assert errors[urls[0]] == "HTTP 500 Internal Server Error"
     assert errors[refused].startswith("refused: localhost resolves to")
+
+
+def test_an_answer_that_is_not_http_is_not_quoted_in_the_error() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def answer() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(f"220 mail.internal ESMTP {SECRET}\r\n".encode())
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        [error] = fetch_all([f"http://127.0.0.1:{listener.getsockname()[1]}/"], OPEN)
+        thread.join(timeout=5)
+    assert error == "the server's answer is not valid HTTP"
 
 
 def store_id(engine: Engine, url: str) -> int:
