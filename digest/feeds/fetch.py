@@ -4,7 +4,7 @@ Each fetch sends the stored ETag / Last-Modified (a 304 costs one round trip and
 follows a bounded number of redirects (remembering the new address only when every hop was
 permanent), reads at most ``max_bytes`` of the decoded body, gives up after a total time limit, and
 turns every failure into a ``FetchResult`` with a message instead of an exception, so one bad feed can
-never stop a poll.
+never stop a poll. Every connection, redirects included, passes the private-address guard (guard.py).
 """
 
 from __future__ import annotations

@@ -219,12 +219,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolve: Resolver = system_resolve,
         network: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        super().__init__(limits=limits)
+        ssl_context = httpx.create_ssl_context()  # verifies certificates; honours SSL_CERT_FILE
+        super().__init__(verify=ssl_context, limits=limits)
         # httpx has no public way to hand its transport a network backend: replace the connection
         # pool it made with the same pool connecting through the guard. Requests, responses and the
         # mapping of errors stay httpx's own.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
