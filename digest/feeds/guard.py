@@ -5,7 +5,7 @@ the private network, the cloud metadata address) and read parts of the answer ba
 address is checked when it is added, and every connection, redirects included, is checked again
 after the host name is resolved and then made to exactly the address that was checked: a name that
 resolves to a public address at the check and to 127.0.0.1 a moment later (DNS rebinding) gains
-nothing. Numeric spellings the resolver accepts (``2130706433``, ``0x7f.1``, ``0177.0.0.1``) are
+nothing. Numeric spellings the resolver accepts (``2130706433``, ``0x7f.1``, ``017700000001``) are
 caught because the check looks at what they resolve to, never at the text.
 
 ``feeds.allow_private_networks`` turns the refusal off, for a closed deployment, tests and the demo.
