@@ -180,8 +180,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} took more than {timeout:g} s") from None
         except (OSError, UnicodeError) as exc:
-            detail = getattr(exc, "strerror", None) or type(exc).__name__
-            raise httpcore.ConnectError(f"cannot resolve {host} ({detail})") from None
+            # Chained, so the error's description finds the resolver's own code ("name not found").
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         targets = list(addresses) if self._allow_private else checked_addresses(host, addresses)
         failure: httpcore.ConnectError | None = None
         for target in targets:
