@@ -84,8 +84,11 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
 def preview(
     app: AppContext, email: str | None, topics: str | None, frequency: str, out: Path | None, as_text: bool
 ) -> None:
-    """A reader's next digest (and which edition it is), or what a topic group gets in the current
-    edition with the editors' decisions; nothing is sent or marked."""
+    """A reader's next digest, or a topic group's, as it would go out now; nothing is sent or marked.
+
+    For a reader: which edition it is and whether they already received the current one. For
+    --topics: what that group gets in the current edition, with the editors' decisions applied.
+    """
     engine, ruleset = app.engine(), app.ruleset()
     if topics is not None:
         chosen = [t.strip() for t in topics.split(",") if t.strip()]

@@ -27,7 +27,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     "poll": ("digest.cli.feeds:poll", "Poll every due feed once and store new stories."),
     "preview": (
         "digest.cli.digests:preview",
-        "Exactly what this subscriber would get now, without sending or marking anything.",
+        "A reader's next digest, or a topic group's, as it would go out now; nothing is sent or marked.",
     ),
     "retag": (
         "digest.cli.tagging:retag",
