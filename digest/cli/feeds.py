@@ -14,7 +14,6 @@ from digest.cli.context import AppContext, BadInput, UserError, counting_progres
 from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
-from digest.feeds.guard import check_feed_url
 from digest.feeds.models import Feed
 
 if TYPE_CHECKING:
@@ -37,6 +36,8 @@ def feeds() -> None:
 @pass_app
 def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None) -> None:
     """Add a feed by its URL; it is polled at the next poll."""
+    from digest.feeds.guard import check_feed_url  # loads httpx: only in the command that needs it
+
     url = url.strip()
     problem = check_feed_url(url, allow_private=app.settings.feeds.allow_private_networks)
     if problem:

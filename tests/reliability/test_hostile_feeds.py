@@ -34,8 +34,9 @@ from sqlalchemy import Engine
 
 from digest.config import DigestSettings, FeedSettings, Settings
 from digest.db.engine import session_scope
-from digest.digests.build import plan_edition, preview_message
+from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
+from digest.digests.preview import preview_message
 from digest.editors import store as editors
 from digest.feeds import store, story_store
 from digest.subscribers.links import make_signer
@@ -305,7 +306,7 @@ def test_hostile_feeds_are_survived_stored_harmlessly_and_never_run(
     signer = make_signer(settings, engine)
     preview = preview_message(engine, settings, ruleset, signer, READER, datetime.now(UTC))
     assert preview is not None
-    html_part = preview.get_body(("html",))
+    html_part = preview.message.get_body(("html",))
     assert html_part is not None
     digest_file = tmp_path / "digest.html"
     digest_file.write_text(str(html_part.get_content()), encoding="utf-8")
