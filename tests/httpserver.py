@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ class Route:
     delay: float = 0.0
     # When set, the body is this generator's chunks, sent without Content-Length (chunked, endless...).
     stream: Callable[[], Iterator[bytes]] | None = None
+    reason: str | None = None  # the status line's phrase, when not the standard one
 
 
 @dataclass
@@ -30,6 +32,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a test may leave a slow handler sleeping
     request_queue_size = 128  # the default 5 drops connections when a poll opens ten at once
+    connections = 0  # every TCP connection accepted, whether or not it sent a request
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
 
 
 class FeedServer:
@@ -52,7 +59,7 @@ class FeedServer:
                 if route.delay:
                     time.sleep(route.delay)
                 try:
-                    self.send_response(route.status)
+                    self.send_response(route.status, route.reason)
                     for name, value in route.headers.items():
                         self.send_header(name, value)
                     if route.stream is not None:
@@ -78,6 +85,14 @@ class FeedServer:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
+    def connections(self) -> int:
+        return self._server.connections
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
@@ -90,6 +105,10 @@ class FeedServer:
 
     def hits(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path.split("?")[0] == path]
+
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Speak HTTPS with this server-side context (before ``start``); URLs still say http:// here."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -15,7 +15,7 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import Engine, text
 
-from digest.config import Settings
+from digest.config import FeedSettings, Settings
 from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.scheduler import Runtime, build_scheduler, poll_job, send_job
@@ -41,7 +41,12 @@ def test_jobs_poll_due_feeds_and_send_the_edition(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = Settings(database_url=database_url, mail_url=f"file://{tmp_path}/outbox", secret_key="k")
+    settings = Settings(
+        database_url=database_url,
+        mail_url=f"file://{tmp_path}/outbox",
+        secret_key="k",
+        feeds=FeedSettings(allow_private_networks=True),  # the feed server is on loopback
+    )
     subscribe(
         engine, settings, "deep@example.org", ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset
     )
@@ -91,6 +96,7 @@ def test_digest_run_stops_cleanly_on_sigterm(tmp_path: Path, feed_server: FeedSe
         "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
         "DIGEST_TOPICS_FILE": str(TOPICS),
         "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox",
+        "DIGEST_FEEDS__ALLOW_PRIVATE_NETWORKS": "true",
     }
     digest = [sys.executable, "-m", "digest"]
     subprocess.run([*digest, "db", "upgrade"], env=env, check=True, capture_output=True)

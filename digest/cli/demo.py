@@ -56,7 +56,11 @@ def demo(app: AppContext, workdir: Path) -> None:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     url = f"sqlite:///{workdir / 'digest.db'}"
-    settings = app.settings.model_copy(update={"database_url": url, "mail_url": f"file://{workdir / 'outbox'}"})
+    # The sample feeds are served on loopback: the demo turns the private-address guard off for itself.
+    feeds = app.settings.feeds.model_copy(update={"allow_private_networks": True})
+    settings = app.settings.model_copy(
+        update={"database_url": url, "mail_url": f"file://{workdir / 'outbox'}", "feeds": feeds}
+    )
     ruleset = app.ruleset()
     engine = make_engine(url)
     now = datetime.now(UTC)

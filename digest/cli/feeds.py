@@ -38,10 +38,12 @@ def feeds() -> None:
 @pass_app
 def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None) -> None:
     """Add a feed by its URL; it is polled at the next poll."""
+    from digest.feeds.guard import check_feed_url  # loads httpx: only in the command that needs it
+
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadInput(f"'{url}' is not a feed address: give a full http:// or https:// URL")
+    problem = check_feed_url(url, allow_private=app.settings.feeds.allow_private_networks)
+    if problem:
+        raise BadInput(problem)
     engine = app.engine()
     try:
         with session_scope(engine) as session:
@@ -57,11 +59,15 @@ def feeds_add(app: AppContext, url: str, title: str | None, interval: int | None
 def feeds_discover(app: AppContext, site: str) -> None:
     """List the feeds a site's page announces (add one with 'digest feeds add URL')."""
     from digest.feeds.discover import DiscoveryError, discover_feeds
+    from digest.feeds.guard import check_feed_url
 
     site = site.strip()
     parts = urlsplit(site)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadInput(f"'{site}' is not a site address: give a full http:// or https:// URL")
+    problem = check_feed_url(site, allow_private=app.settings.feeds.allow_private_networks)
+    if problem:
+        raise BadInput(problem)
     try:
         found = discover_feeds(site, app.settings.feeds, app.settings.user_agent(__version__))
     except DiscoveryError as exc:

@@ -4,7 +4,7 @@ Each fetch sends the stored ETag / Last-Modified (a 304 costs one round trip and
 follows a bounded number of redirects (remembering the new address only when every hop was
 permanent), reads at most ``max_bytes`` of the decoded body, gives up after a total time limit, and
 turns every failure into a ``FetchResult`` with a message instead of an exception, so one bad feed can
-never stop a poll.
+never stop a poll. Every connection, redirects included, passes the private-address guard (guard.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import httpx
 
 from digest.config import FeedSettings
 from digest.failures import describe_error
+from digest.feeds.guard import AddressRefused, GuardedTransport, Resolver, system_resolve
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -57,18 +58,24 @@ class FetchResult:
         return self.status_code == 410
 
 
-def make_client(settings: FeedSettings, user_agent: str) -> httpx.AsyncClient:
+def make_client(settings: FeedSettings, user_agent: str, resolve: Resolver = system_resolve) -> httpx.AsyncClient:
+    """The client every poll uses; each of its connections, redirects included, passes the address guard."""
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
         timeout=httpx.Timeout(settings.timeout_seconds, connect=settings.connect_timeout_seconds),
         follow_redirects=True,
         max_redirects=settings.max_redirects,
-        limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
+        transport=GuardedTransport(limits=limits, allow_private=settings.allow_private_networks, resolve=resolve),
     )
 
 
 async def fetch_feeds(
-    requests: Sequence[FetchRequest], settings: FeedSettings, user_agent: str
+    requests: Sequence[FetchRequest],
+    settings: FeedSettings,
+    user_agent: str,
+    *,
+    resolve: Resolver = system_resolve,
 ) -> AsyncIterator[FetchResult]:
     """Fetch every request, at most ``settings.concurrency`` at once, yielding results as they finish."""
     semaphore = asyncio.Semaphore(settings.concurrency)
@@ -77,7 +84,7 @@ async def fetch_feeds(
         async with semaphore:
             return await fetch_feed(client, request, settings)
 
-    async with make_client(settings, user_agent) as client:
+    async with make_client(settings, user_agent, resolve) as client:
         tasks = [asyncio.create_task(bounded(client, request)) for request in requests]
         try:
             for next_done in asyncio.as_completed(tasks):
@@ -97,6 +104,8 @@ async def fetch_feed(client: httpx.AsyncClient, request: FetchRequest, settings:
     try:
         async with asyncio.timeout(settings.timeout_seconds):
             return await _get(client, request, headers, settings.max_bytes)
+    except AddressRefused as exc:
+        return FetchResult(request, error=str(exc))
     except TimeoutError:
         return FetchResult(request, error=f"timed out after {settings.timeout_seconds:g} s")
     except httpx.TimeoutException:
@@ -107,6 +116,9 @@ async def fetch_feed(client: httpx.AsyncClient, request: FetchRequest, settings:
         return FetchResult(request, error=f"cannot connect: {describe_error(exc)}")
     except httpx.InvalidURL as exc:
         return FetchResult(request, error=f"invalid URL: {exc}")
+    except httpx.RemoteProtocolError:
+        # httpx quotes the offending bytes (a banner, a status line): none of the answer is stored.
+        return FetchResult(request, error="the server's answer is not valid HTTP")
     except (httpx.HTTPError, httpx.StreamError) as exc:
         return FetchResult(request, error=f"{type(exc).__name__}: {exc}")
 
@@ -130,7 +142,8 @@ async def _get(
             retry_after = None
             if response.status_code in (429, 503):
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            error = f"HTTP {response.status_code} {response.reason_phrase or ''}".strip()
+            # The standard phrase, not the server's: nothing the server wrote reaches the stored error.
+            error = f"HTTP {response.status_code} {httpx.codes.get_reason_phrase(response.status_code)}".strip()
             return replace(result, error=error, retry_after=retry_after)
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_bytes:

@@ -90,6 +90,9 @@ def parse_feed(
             entries.append(entry)
 
     problem = _describe_bozo(parsed) if parsed.get("bozo") else None
+    if problem and "amplification" in problem:
+        # expat stopped an entity-expansion bomb; feedparser's loose fallback would keep its entries.
+        raise ParseError(f"an XML bomb (entities that expand without bound): {problem}")
     if not entries:
         if skipped:
             raise ParseError(f"the feed's {skipped} entries have no title, link or text")

@@ -21,6 +21,7 @@ from digest.db.engine import session_scope
 from digest.editors.models import Editor
 from digest.feeds import opml, store
 from digest.feeds.discover import DiscoveryError, FoundFeed, discover_feeds
+from digest.feeds.guard import check_feed_url
 from digest.feeds.models import Feed
 from digest.feeds.refresh import poll_feeds
 from digest.web.common import NO_STORE, state
@@ -35,12 +36,13 @@ def feed_name(feed: Feed) -> str:
     return f"feed {feed.title}" if feed.title else f"feed {feed.url}"
 
 
-async def _address_problem(url: str) -> str | None:
+async def _address_problem(url: str, allow_private: bool) -> str | None:
     """What is wrong with a feed or site address an editor typed (every form checks here), or None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"'{url}' is not a feed address: give a full http:// or https:// URL"
-    return None
+    # Resolving the host may wait on DNS: off the event loop.
+    return await run_in_threadpool(check_feed_url, url, allow_private=allow_private)
 
 
 def _page(
@@ -77,7 +79,7 @@ async def add_feed(request: Request) -> Response:
     with session_scope(state(request).engine) as session:
         editor, form = await checked_form(request, session)
         url, title = form.get("url", "").strip(), form.get("title", "").strip()
-        problem = await _address_problem(url)
+        problem = await _address_problem(url, state(request).settings.feeds.allow_private_networks)
         if problem is None:
             try:
                 feed = store.add_feed(session, url, title or None, datetime.now(UTC))
@@ -96,7 +98,7 @@ async def discover(request: Request) -> Response:
         editor, form = await checked_form(request, session)
     site = form.get("site", "").strip()
     typed = {"site": site}
-    problem = await _address_problem(site)
+    problem = await _address_problem(site, web.settings.feeds.allow_private_networks)
     found: list[FoundFeed] = []
     if problem is None:
         try:
@@ -167,7 +169,7 @@ async def edit_feed(request: Request, feed_id: int) -> Response:
             return back(request, editor, "/editor/feeds", error(f"no feed has id {feed_id}", "editing a feed"))
         typed = {key: form.get(key, "").strip() for key in ("url", "title", "interval")}
         interval = whole_number(typed["interval"], 1, 7 * 24 * 60) if typed["interval"] else None
-        problem = await _address_problem(typed["url"])
+        problem = await _address_problem(typed["url"], state(request).settings.feeds.allow_private_networks)
         if problem is None and typed["interval"] and interval is None:
             problem = f"the interval is a number of minutes from 1 to 10080, not '{typed['interval']}'"
         if problem is None:

@@ -13,7 +13,10 @@ from digest.config import FeedSettings
 from digest.feeds.fetch import FetchRequest, FetchResult, fetch_feeds, parse_retry_after
 from tests.httpserver import FeedServer, Route
 
-SETTINGS = FeedSettings(timeout_seconds=2, connect_timeout_seconds=1, max_bytes=64 * 1024, max_redirects=3)
+# The test server is on loopback: the private-address guard is off here (tests/feeds/test_guard.py has it on).
+SETTINGS = FeedSettings(
+    timeout_seconds=2, connect_timeout_seconds=1, max_bytes=64 * 1024, max_redirects=3, allow_private_networks=True
+)
 UA = "digest/test (+http://127.0.0.1)"
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel></rss>'
 
@@ -108,7 +111,7 @@ def test_compressed_bombs_hit_the_same_limit(feed_server: FeedServer) -> None:
 
 def test_slow_servers_time_out(feed_server: FeedServer) -> None:
     url = feed_server.add("/slow", Route(FEED, delay=3))
-    settings = FeedSettings(timeout_seconds=0.5, connect_timeout_seconds=0.5)
+    settings = FeedSettings(timeout_seconds=0.5, connect_timeout_seconds=0.5, allow_private_networks=True)
     result = fetch(FetchRequest(1, url), settings=settings)[0]
     assert result.error == "timed out after 0.5 s"
 
@@ -120,7 +123,7 @@ def test_unreachable_hosts_are_an_error() -> None:
 def test_many_feeds_are_fetched_concurrently_within_the_bound(feed_server: FeedServer) -> None:
     for i in range(8):
         feed_server.add(f"/f{i}", Route(FEED, delay=0.3))
-    settings = FeedSettings(concurrency=4, timeout_seconds=5)
+    settings = FeedSettings(concurrency=4, timeout_seconds=5, allow_private_networks=True)
     started = datetime.now(UTC)
     results = fetch(*[FetchRequest(i, feed_server.url(f"/f{i}")) for i in range(8)], settings=settings)
     elapsed = datetime.now(UTC) - started

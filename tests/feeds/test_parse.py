@@ -117,6 +117,16 @@ def test_a_gzip_bomb_is_refused() -> None:
         parse_feed(gzip.compress(b"\0" * 5_000_000), "http://x/", max_bytes=1_000_000)
 
 
+def test_an_entity_bomb_with_entries_is_refused_not_kept() -> None:
+    entities = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{entities}]>'
+        '<rss version="2.0"><channel><title>&l9;</title><item><title>&l9;</title></item></channel></rss>'
+    ).encode()
+    with pytest.raises(ParseError, match="an XML bomb"):
+        parse_feed(bomb, "http://x/", now=NOW)
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [

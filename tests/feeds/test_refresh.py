@@ -176,7 +176,8 @@ def test_every_kind_of_bad_feed_is_recorded_while_the_others_are_stored(
     good = feed_server.add("/wire.xml", Route(sample("cyberlaw-wire.xml")))
     add(engine, *urls, good)
     settings = Settings(
-        database_url=settings.database_url, feeds=FeedSettings(timeout_seconds=1, max_bytes=200_000, max_redirects=4)
+        database_url=settings.database_url,
+        feeds=FeedSettings(timeout_seconds=1, max_bytes=200_000, max_redirects=4, allow_private_networks=True),
     )
     report = poll_feeds(engine, settings.feeds, UA, RULES)
     statuses = {o.url: o.status for o in report.outcomes}

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from digest.config import Settings
+from digest.config import FeedSettings, Settings
 from digest.db.engine import session_scope
 from digest.editors import store as editors
 from digest.tagging.rules import Ruleset
@@ -31,6 +31,7 @@ def web_settings(database_url: str, outbox: Path) -> Settings:
         mail_url=f"file://{outbox}",
         secret_key="test-signing-key",
         base_url="http://testserver",
+        feeds=FeedSettings(allow_private_networks=True),  # the tests' feed servers are on loopback
     )
 
 
