@@ -7,7 +7,7 @@ import logging
 import click
 
 from digest import __version__
-from digest.cli import db, demo, digests, editions, editors, feeds, run, serve, stories, subscribers, tagging
+from digest.cli import db, demo, digests, editions, editors, events, feeds, run, serve, stories, subscribers, tagging
 from digest.cli.context import AppContext, DigestGroup
 from digest.config import load_settings
 
@@ -32,6 +32,7 @@ cli.add_command(stories.stories)
 cli.add_command(tagging.tag)
 cli.add_command(tagging.retag)
 cli.add_command(tagging.topics)
+cli.add_command(events.events)
 cli.add_command(subscribers.subscribers)
 cli.add_command(serve.serve)
 cli.add_command(digests.send)

@@ -1,0 +1,233 @@
+"""Grouping: which stories report the same event, and which events continue one thread. Pure; no I/O.
+
+Stories are taken in order of publication. Each is compared with the earlier stories of the recent
+window that share at least one rare word with it (an inverted index finds them, so the cost grows with
+the window, not with every story ever seen). It joins the event of the most similar one when
+
+    similarity = cosine of TF-IDF word vectors + bonus per shared name / number
+
+reaches ``event_threshold`` within ``event_days``. A story that starts a new event is compared with
+the stories of older events over ``thread_days``: when they share enough rare names (the company
+fined, the man charged, the bill's state) its event joins that event's thread. Every decision keeps
+the reason: the story it matched, the score and the shared names, numbers and phrases.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from digest.events.features import StoryFeatures, cosine, extract_features, idf_weights, weighted
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The knobs of grouping, chosen by measurement on the development set (bench/events.py)."""
+
+    event_days: float = 4.0
+    event_threshold: float = 0.2
+    name_bonus: float = 0.3
+    number_bonus: float = 0.15
+    thread_days: float = 400.0
+    thread_threshold: float = 0.25
+    # How much of the thread score comes from shared names (the rest from all words).
+    thread_names: float = 0.7
+    # Words in more than this share of the window are too common to find candidates with.
+    common_share: float = 0.02
+    candidates: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    key: str
+    title: str
+    summary: str
+    published: datetime
+
+
+@dataclass(slots=True)
+class Assignment:
+    """Where one story went, and why."""
+
+    key: str
+    event: str
+    thread: str
+    why: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Indexed:
+    story: Story
+    features: StoryFeatures
+    vector: dict[str, float]
+    names: dict[str, float]
+    event: str = ""
+
+
+class _Groups:
+    """Union-find over event and thread keys, so merging two groups is cheap and order-free."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # The older key survives, so a group's name is its first story's.
+            keep, drop = sorted((ra, rb))
+            self.parent[drop] = keep
+
+
+def group_stories(
+    stories: Sequence[Story],
+    params: Params = Params(),
+    *,
+    known: Sequence[tuple[Story, str, str]] = (),
+) -> list[Assignment]:
+    """Assign each story to an event and a thread; ``known`` are earlier stories already grouped
+    (story, event key, thread key) that new stories may join. Returns one assignment per story, in order.
+
+    Event keys of new events are "e:" + the first story's key, thread keys "t:" + the same.
+    """
+    everything = [s for s, _, _ in known] + list(stories)
+    features = {id(s): extract_features(s.title, s.summary) for s in everything}
+    frequency: dict[str, int] = defaultdict(int)
+    capitalised: dict[str, int] = defaultdict(int)
+    for f in features.values():
+        for word in f.words:
+            frequency[word] += 1
+        for word in f.names:
+            capitalised[word] += 1
+    # A name is a word the window writes with a capital letter nearly every time it appears.
+    plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
+    for key, f in features.items():
+        if not f.names.isdisjoint(plain):
+            features[key] = replace(f, names=f.names - plain)
+    total = max(len(everything), 1)
+    idf = idf_weights(frequency, total)
+    unseen = idf_weights({"": 0}, total)[""]
+    common = max(50, int(params.common_share * total))
+
+    events, threads = _Groups(), _Groups()
+    index: dict[str, list[int]] = defaultdict(list)
+    names_index: dict[str, list[int]] = defaultdict(list)
+    done: list[_Indexed] = []
+    thread_of_event: dict[str, str] = {}
+
+    def add(item: _Indexed) -> None:
+        position = len(done)
+        done.append(item)
+        for word in item.features.words:
+            if frequency[word] <= common:
+                index[word].append(position)
+        for name in item.features.names:
+            if frequency[name] <= common:
+                names_index[name].append(position)
+
+    def indexed(story: Story) -> _Indexed:
+        f = features[id(story)]
+        return _Indexed(story, f, weighted(f.words, idf, unseen), weighted(f.names, idf, unseen))
+
+    for story, event, thread in sorted(known, key=lambda k: k[0].published):
+        item = indexed(story)
+        item.event = event
+        events.find(event)
+        threads.union(thread, thread)
+        thread_of_event[event] = thread
+        add(item)
+
+    results: dict[int, Assignment] = {}
+    for position, story in sorted(enumerate(stories), key=lambda p: (p[1].published, p[0])):
+        item = indexed(story)
+        why: list[dict[str, object]] = []
+        match = _best(item, done, index, params, params.event_days, _event_score)
+        if match is not None and match[0] >= params.event_threshold:
+            score, other = match
+            item.event = events.find(other.event)
+            why.append(_reason("same event", other, item, score))
+        else:
+            item.event = "e:" + story.key
+            thread_of_event[item.event] = "t:" + story.key
+            link = _best(item, done, names_index, params, params.thread_days, _thread_score)
+            if link is not None and link[0] >= params.thread_threshold:
+                score, other = link
+                threads.union(thread_of_event[item.event], thread_of_event[events.find(other.event)])
+                why.append(_reason("same thread", other, item, score))
+        add(item)
+        results[position] = Assignment(story.key, item.event, "", why)
+    for assignment in results.values():
+        assignment.event = events.find(assignment.event)
+        assignment.thread = threads.find(thread_of_event[assignment.event])
+    return [results[i] for i in range(len(stories))]
+
+
+def _best(
+    item: _Indexed,
+    done: Sequence[_Indexed],
+    index: dict[str, list[int]],
+    params: Params,
+    days: float,
+    score: Callable[[_Indexed, _Indexed, Params], float],
+) -> tuple[float, _Indexed] | None:
+    """The most similar earlier story within ``days``, among those sharing a rare word with ``item``."""
+    window = timedelta(days=days)
+    partial: dict[int, float] = defaultdict(float)
+    for word, weight in (item.names if score is _thread_score else item.vector).items():
+        for position in index.get(word, ()):
+            partial[position] += weight
+    best: tuple[float, _Indexed] | None = None
+    for _, position in heapq.nlargest(params.candidates, ((v, p) for p, v in partial.items())):
+        other = done[position]
+        if abs(item.story.published - other.story.published) > window:
+            continue
+        value = score(item, other, params)
+        if best is None or value > best[0]:
+            best = (value, other)
+    return best
+
+
+def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
+    shared_numbers = len(item.features.numbers & other.features.numbers)
+    return (
+        cosine(item.vector, other.vector)
+        + params.name_bonus * _overlap(item.names, other.names)
+        + params.number_bonus * min(shared_numbers, 2)
+    )
+
+
+def _thread_score(item: _Indexed, other: _Indexed, params: Params) -> float:
+    return params.thread_names * _overlap(item.names, other.names) + (1 - params.thread_names) * cosine(
+        item.vector, other.vector
+    )
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
+    """The weight of the names two stories share, against the smaller story's names (0..1)."""
+    if not a or not b:
+        return 0.0
+    shared = sum(a[w] ** 2 + b[w] ** 2 for w in a.keys() & b.keys()) / 2
+    return min(1.0, shared / min(sum(v * v for v in a.values()), sum(v * v for v in b.values())))
+
+
+def _reason(kind: str, other: _Indexed, item: _Indexed, score: float) -> dict[str, object]:
+    a, b = item.features, other.features
+    return {
+        "kind": kind,
+        "with": other.story.key,
+        "score": round(score, 3),
+        "names": sorted(a.names & b.names),
+        "numbers": sorted(a.numbers & b.numbers),
+        "phrases": sorted(a.phrases & b.phrases)[:5],
+    }
