@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
@@ -40,6 +41,7 @@ class StoryFeatures:
     phrases: frozenset[str]
 
 
+@lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     # Plural and possessive endings only: enough for "breaches"/"breach", "Clorox's"/"Clorox".
     if word.endswith("'s"):

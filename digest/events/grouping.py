@@ -37,7 +37,7 @@ class Params:
     thread_names: float = 0.7
     # Words in more than this share of the window are too common to find candidates with.
     common_share: float = 0.02
-    candidates: int = 20
+    candidates: int = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,16 @@ class Story:
     title: str
     summary: str
     published: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A story grouped earlier, with its event and thread keys; ``features`` saves extracting them again."""
+
+    story: Story
+    event: str
+    thread: str
+    features: StoryFeatures | None = None
 
 
 @dataclass(slots=True)
@@ -94,15 +104,16 @@ def group_stories(
     stories: Sequence[Story],
     params: Params = Params(),
     *,
-    known: Sequence[tuple[Story, str, str]] = (),
+    known: Sequence[Known] = (),
 ) -> list[Assignment]:
     """Assign each story to an event and a thread; ``known`` are earlier stories already grouped
-    (story, event key, thread key) that new stories may join. Returns one assignment per story, in order.
+    that new stories may join. Returns one assignment per story, in order.
 
     Event keys of new events are "e:" + the first story's key, thread keys "t:" + the same.
     """
-    everything = [s for s, _, _ in known] + list(stories)
-    features = {id(s): extract_features(s.title, s.summary) for s in everything}
+    everything = [k.story for k in known] + list(stories)
+    features = {id(k.story): k.features or extract_features(k.story.title, k.story.summary) for k in known}
+    features.update((id(s), extract_features(s.title, s.summary)) for s in stories)
     frequency: dict[str, int] = defaultdict(int)
     capitalised: dict[str, int] = defaultdict(int)
     for f in features.values():
@@ -140,7 +151,8 @@ def group_stories(
         f = features[id(story)]
         return _Indexed(story, f, weighted(f.words, idf, unseen), weighted(f.names, idf, unseen))
 
-    for story, event, thread in sorted(known, key=lambda k: k[0].published):
+    for earlier in sorted(known, key=lambda k: k.story.published):
+        story, event, thread = earlier.story, earlier.event, earlier.thread
         item = indexed(story)
         item.event = event
         events.find(event)
