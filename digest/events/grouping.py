@@ -31,10 +31,11 @@ class Params:
     event_threshold: float = 0.2
     name_bonus: float = 0.3
     number_bonus: float = 0.15
+    number_conflict: float = 0.0
     thread_days: float = 400.0
-    thread_threshold: float = 0.25
+    thread_threshold: float = 0.3
     # How much of the thread score comes from shared names (the rest from all words).
-    thread_names: float = 0.7
+    thread_names: float = 0.8
     # Words in more than this share of the window are too common to find candidates with.
     common_share: float = 0.02
     candidates: int = 6
@@ -136,6 +137,7 @@ def group_stories(
     names_index: dict[str, list[int]] = defaultdict(list)
     done: list[_Indexed] = []
     thread_of_event: dict[str, str] = {}
+    members: dict[str, list[_Indexed]] = defaultdict(list)
 
     def add(item: _Indexed) -> None:
         position = len(done)
@@ -159,12 +161,13 @@ def group_stories(
         threads.union(thread, thread)
         thread_of_event[event] = thread
         add(item)
+        members[event].append(item)
 
     results: dict[int, Assignment] = {}
     for position, story in sorted(enumerate(stories), key=lambda p: (p[1].published, p[0])):
         item = indexed(story)
         why: list[dict[str, object]] = []
-        match = _best(item, done, index, params, params.event_days, _event_score)
+        match = _closest_event(item, done, index, params, members, events)
         if match is not None and match[0] >= params.event_threshold:
             score, other = match
             item.event = events.find(other.event)
@@ -178,11 +181,38 @@ def group_stories(
                 threads.union(thread_of_event[item.event], thread_of_event[events.find(other.event)])
                 why.append(_reason("same thread", other, item, score))
         add(item)
+        members[item.event].append(item)
         results[position] = Assignment(story.key, item.event, "", why)
     for assignment in results.values():
         assignment.event = events.find(assignment.event)
         assignment.thread = threads.find(thread_of_event[assignment.event])
     return [results[i] for i in range(len(stories))]
+
+
+def _closest_event(
+    item: _Indexed,
+    done: Sequence[_Indexed],
+    index: dict[str, list[int]],
+    params: Params,
+    members: dict[str, list[_Indexed]],
+    events: _Groups,
+) -> tuple[float, _Indexed] | None:
+    """The event whose stories are on average most similar to ``item`` (average link), with its
+    story most like ``item``; one similar story alone does not pull a different event in."""
+    window = timedelta(days=params.event_days)
+    best: tuple[float, _Indexed] | None = None
+    seen: set[str] = set()
+    for _, other in _candidates(item, done, index, params, params.event_days, _event_score):
+        event = events.find(other.event)
+        if event in seen:
+            continue
+        seen.add(event)
+        near = [m for m in members[event][-8:] if abs(item.story.published - m.story.published) <= window]
+        scores = [_event_score(item, m, params) for m in near] or [0.0]
+        value = sum(scores) / len(scores)
+        if best is None or value > best[0]:
+            best = (value, near[scores.index(max(scores))] if near else other)
+    return best
 
 
 def _best(
@@ -194,26 +224,40 @@ def _best(
     score: Callable[[_Indexed, _Indexed, Params], float],
 ) -> tuple[float, _Indexed] | None:
     """The most similar earlier story within ``days``, among those sharing a rare word with ``item``."""
+    found = _candidates(item, done, index, params, days, score)
+    return found[0] if found else None
+
+
+def _candidates(
+    item: _Indexed,
+    done: Sequence[_Indexed],
+    index: dict[str, list[int]],
+    params: Params,
+    days: float,
+    score: Callable[[_Indexed, _Indexed, Params], float],
+) -> list[tuple[float, _Indexed]]:
+    """Earlier stories within ``days`` that share a rare word with ``item``, most similar first."""
     window = timedelta(days=days)
     partial: dict[int, float] = defaultdict(float)
     for word, weight in (item.names if score is _thread_score else item.vector).items():
         for position in index.get(word, ()):
             partial[position] += weight
-    best: tuple[float, _Indexed] | None = None
+    found = []
     for _, position in heapq.nlargest(params.candidates, ((v, p) for p, v in partial.items())):
         other = done[position]
-        if abs(item.story.published - other.story.published) > window:
-            continue
-        value = score(item, other, params)
-        if best is None or value > best[0]:
-            best = (value, other)
-    return best
+        if abs(item.story.published - other.story.published) <= window:
+            found.append((score(item, other, params), other))
+    found.sort(key=lambda f: -f[0])
+    return found
 
 
 def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
     shared_numbers = len(item.features.numbers & other.features.numbers)
+    # Two reports of one event that both give figures nearly always share one (the fine, the count).
+    conflict = params.number_conflict if item.features.numbers and other.features.numbers and not shared_numbers else 0
     return (
-        cosine(item.vector, other.vector)
+        -conflict
+        + cosine(item.vector, other.vector)
         + params.name_bonus * _overlap(item.names, other.names)
         + params.number_bonus * min(shared_numbers, 2)
     )
