@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
+from digest.cli.context import AppContext, BadInput, pass_app
+from digest.db.base import iso, utcnow
+from digest.db.engine import session_scope
+from digest.events import store
+from digest.events.group import WINDOW_DAYS, events_since, group_new_stories, regroup_window
 from digest.events.grouping import Story, group_stories
 from digest.events.measure import parse_published
 
@@ -76,3 +83,83 @@ def _explain(reason: dict[str, object]) -> str:
         if isinstance(values, list) and values:
             parts.append(f"shared {label}: " + ", ".join(str(v) for v in values))
     return "; ".join(parts)
+
+
+@events.command("list")
+@click.option("--days", default=WINDOW_DAYS, show_default=True, type=click.IntRange(1, 3650), help="How far back.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for other tools.")
+@pass_app
+def events_list(app: AppContext, days: int, as_json: bool) -> None:
+    """Events of the recent stories, newest first, with their thread and why each story joined."""
+    with session_scope(app.engine()) as session:
+        found = events_since(session, utcnow() - timedelta(days=days))
+    rows = [
+        {
+            "event": e.key,
+            "thread": e.thread,
+            "stories": [{"id": s.id, "title": s.title, "published": iso(s.published), "why": s.why} for s in e.stories],
+        }
+        for e in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for event in found:
+        click.echo(f"{event.key}  (thread {event.thread})")
+        for story in event.stories:
+            click.echo(f"  {story.id:>6}  {story.published:%Y-%m-%d}  {story.title}")
+
+
+@events.command("regroup")
+@click.option("--days", default=WINDOW_DAYS, show_default=True, type=click.IntRange(1, 3650), help="How far back.")
+@click.option("--all", "everything", is_flag=True, help="Group the window again from scratch, not only new stories.")
+@pass_app
+def events_regroup(app: AppContext, days: int, everything: bool) -> None:
+    """Group the stories of the window that have no event yet (--all: all of them again).
+
+    Editors' merges and splits are kept: they are applied on top of every grouping.
+    """
+    with session_scope(app.engine()) as session:
+        if everything:
+            count = regroup_window(session, utcnow(), window_days=days)
+        else:
+            count = group_new_stories(session, utcnow(), window_days=days)
+    click.echo(f"grouped {count} stories")
+
+
+@events.command("merge")
+@click.argument("first", type=int)
+@click.argument("second", type=int)
+@click.option("--thread", "level", flag_value="thread", help="Merge the two threads instead of the two events.")
+@click.option("--event", "level", flag_value="event", default=True, hidden=True)
+@pass_app
+def events_merge(app: AppContext, first: int, second: int, level: str) -> None:
+    """Put the event of story SECOND into the event of story FIRST (--thread: their threads)."""
+    if first == second:
+        raise BadInput("merge needs two different stories")
+    with session_scope(app.engine()) as session:
+        for story_id in (first, second):
+            _require_grouped(session, story_id)
+        store.add_decision(session, "merge", level, first, second, utcnow())
+    click.echo(f"merged the {level} of story {second} into the {level} of story {first}")
+
+
+@events.command("split")
+@click.argument("story_id", type=int)
+@click.option("--thread", "level", flag_value="thread", help="Take the story's event out of its thread instead.")
+@click.option("--event", "level", flag_value="event", default=True, hidden=True)
+@pass_app
+def events_split(app: AppContext, story_id: int, level: str) -> None:
+    """Take story STORY_ID out of its event into one of its own (--thread: its event out of its thread)."""
+    with session_scope(app.engine()) as session:
+        _require_grouped(session, story_id)
+        store.add_decision(session, "split", level, story_id, None, utcnow())
+    what = "its own event" if level == "event" else "a thread of its own"
+    click.echo(f"story {story_id} now stands in {what}")
+
+
+def _require_grouped(session: Session, story_id: int) -> None:
+    if not store.story_exists(session, story_id):
+        raise BadInput(f"no story has id {story_id}")
+    if not store.is_grouped(session, story_id):
+        raise BadInput(f"story {story_id} is not grouped yet: run 'digest events regroup' first")

@@ -41,6 +41,9 @@ class Params:
     candidates: int = 6
 
 
+DEFAULT_PARAMS = Params()
+
+
 @dataclass(frozen=True, slots=True)
 class Story:
     key: str

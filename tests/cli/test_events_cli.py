@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -69,3 +70,42 @@ def test_bad_lines_get_an_error_in_their_place_and_the_rest_is_grouped() -> None
     assert out[2] == {"line": 3, "error": "missing 'published' (an ISO 8601 time such as 2026-03-01T09:00:00Z)"}
     assert "'published' is not an ISO 8601 time" in str(out[3]["error"])
     assert out[0]["event"] == out[4]["event"]
+
+
+def test_editors_merge_and_split_stored_events_from_the_command_line(database_url: str) -> None:
+    from digest.db.engine import make_engine
+    from tests.cli.test_feeds_cli import run
+    from tests.events.test_store import WEEK, save
+
+    engine = make_engine(database_url)
+    try:
+        ids = save(engine, WEEK)
+    finally:
+        engine.dispose()
+    assert run(database_url, "events", "regroup", "--days", "3650").output == f"grouped {len(WEEK)} stories\n"
+
+    def events() -> list[dict[str, Any]]:
+        result = run(database_url, "events", "list", "--days", "3650", "--json")
+        assert result.exit_code == 0, result.output
+        return list(json.loads(result.output))
+
+    def event_of(story: int) -> dict[str, Any]:
+        return next(e for e in events() if story in [s["id"] for s in e["stories"]])
+
+    assert len(event_of(ids["dev-2"])["stories"]) == 3
+    split = run(database_url, "events", "split", str(ids["dev-2"]))
+    assert split.exit_code == 0 and "now stands in its own event" in split.output
+    assert [s["id"] for s in event_of(ids["dev-2"])["stories"]] == [ids["dev-2"]]
+
+    merged = run(database_url, "events", "merge", str(ids["dev-24"]), str(ids["dev-25"]))
+    assert merged.exit_code == 0, merged.output
+    assert run(database_url, "events", "regroup", "--all", "--days", "3650").exit_code == 0
+    assert {s["id"] for s in event_of(ids["dev-24"])["stories"]} == {ids["dev-24"], ids["dev-25"]}
+    assert [s["id"] for s in event_of(ids["dev-2"])["stories"]] == [ids["dev-2"]]
+
+    text = run(database_url, "events", "list", "--days", "3650").output
+    assert "SharePoint" in text and "(thread t:" in text
+
+    missing = run(database_url, "events", "merge", str(ids["dev-24"]), "999999")
+    assert missing.exit_code == 2 and missing.output.strip() == "error: no story has id 999999"
+    assert run(database_url, "events", "split", "x").exit_code == 2
