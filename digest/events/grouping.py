@@ -15,8 +15,9 @@ the reason: the story it matched, the score and the shared names, numbers and ph
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -37,7 +38,7 @@ class Params:
     # How much of the thread score comes from shared names (the rest from all words).
     thread_names: float = 0.8
     # Words in more than this share of the window are too common to find candidates with.
-    common_share: float = 0.02
+    common_share: float = 0.005
     candidates: int = 6
 
 
@@ -76,9 +77,36 @@ class Assignment:
 class _Indexed:
     story: Story
     features: StoryFeatures
-    vector: dict[str, float]
-    names: dict[str, float]
+    idf: Mapping[str, float]
+    unseen: float
     event: str = ""
+    # Weighted vectors are made when first compared: most stories of the window never are.
+    _vector: dict[str, float] | None = None
+    _names: dict[str, float] | None = None
+
+    @property
+    def vector(self) -> dict[str, float]:
+        if self._vector is None:
+            self._vector = weighted(self.features.words, self.idf, self.unseen)
+        return self._vector
+
+    @property
+    def names(self) -> dict[str, float]:
+        if self._names is None:
+            self._names = weighted(self.features.names, self.idf, self.unseen)
+        return self._names
+
+
+class _Seen(list[_Indexed]):
+    """The stories grouped so far, in the order they were added, with the latest publication time
+    up to each position (never decreasing, so the start of a time window is found by bisection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.latest: list[float] = []
+
+    def first_within(self, moment: datetime, days: float) -> int:
+        return bisect_left(self.latest, (moment - timedelta(days=days)).timestamp())
 
 
 class _Groups:
@@ -138,13 +166,15 @@ def group_stories(
     events, threads = _Groups(), _Groups()
     index: dict[str, list[int]] = defaultdict(list)
     names_index: dict[str, list[int]] = defaultdict(list)
-    done: list[_Indexed] = []
+    done = _Seen()
     thread_of_event: dict[str, str] = {}
     members: dict[str, list[_Indexed]] = defaultdict(list)
 
     def add(item: _Indexed) -> None:
         position = len(done)
         done.append(item)
+        moment = item.story.published.timestamp()
+        done.latest.append(max(moment, done.latest[-1]) if done.latest else moment)
         for word in item.features.words:
             if frequency[word] <= common:
                 index[word].append(position)
@@ -153,8 +183,7 @@ def group_stories(
                 names_index[name].append(position)
 
     def indexed(story: Story) -> _Indexed:
-        f = features[id(story)]
-        return _Indexed(story, f, weighted(f.words, idf, unseen), weighted(f.names, idf, unseen))
+        return _Indexed(story, features[id(story)], idf, unseen)
 
     for earlier in sorted(known, key=lambda k: k.story.published):
         story, event, thread = earlier.story, earlier.event, earlier.thread
@@ -194,7 +223,7 @@ def group_stories(
 
 def _closest_event(
     item: _Indexed,
-    done: Sequence[_Indexed],
+    done: _Seen,
     index: dict[str, list[int]],
     params: Params,
     members: dict[str, list[_Indexed]],
@@ -220,7 +249,7 @@ def _closest_event(
 
 def _best(
     item: _Indexed,
-    done: Sequence[_Indexed],
+    done: _Seen,
     index: dict[str, list[int]],
     params: Params,
     days: float,
@@ -233,7 +262,7 @@ def _best(
 
 def _candidates(
     item: _Indexed,
-    done: Sequence[_Indexed],
+    done: _Seen,
     index: dict[str, list[int]],
     params: Params,
     days: float,
@@ -242,8 +271,13 @@ def _candidates(
     """Earlier stories within ``days`` that share a rare word with ``item``, most similar first."""
     window = timedelta(days=days)
     partial: dict[int, float] = defaultdict(float)
+    # Postings are in the order stories were added, so the part before the window is skipped whole.
+    start = done.first_within(item.story.published, days)
     for word, weight in (item.names if score is _thread_score else item.vector).items():
-        for position in index.get(word, ()):
+        postings = index.get(word)
+        if not postings:
+            continue
+        for position in postings[bisect_left(postings, start) if start else 0 :]:
             partial[position] += weight
     found = []
     for _, position in heapq.nlargest(params.candidates, ((v, p) for p, v in partial.items())):
