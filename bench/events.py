@@ -58,7 +58,7 @@ def quality() -> None:
         print(f"  events   digest.events {pairwise(events, [a.event for a in result])}")
         print(f"           baseline      {pairwise(events, baseline_groups(stories, 0.2, 4))}")
         print(f"  threads  digest.events {pairwise(threads, [a.thread for a in result])}")
-        print(f"           baseline      {pairwise(threads, baseline_groups(stories, 0.175, 400))}")
+        print(f"           baseline      {pairwise(threads, baseline_groups(stories, 0.25, 400))}")
 
 
 def synthetic(count: int, start: datetime, days: float, rng: random.Random) -> list[Story]:

@@ -55,6 +55,16 @@ def _stem(word: str) -> str:
     return word
 
 
+# Words written with capitals that name nothing particular: dates, and the acronyms of the field
+# itself. A story about "AI" in "August" shares nothing specific with another one.
+_NOT_NAMES_TEXT = """
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+august september october november december ai ai-generated gdpr csam ceo cfo cto it u.s u.k us uk eu
+european american english internet
+"""
+NOT_NAMES = frozenset(_stem(w) for w in _NOT_NAMES_TEXT.split())
+
+
 def _numbers(text: str) -> set[str]:
     found = set()
     for match in _NUMBER.finditer(text):
@@ -85,7 +95,7 @@ def extract_features(title: str, summary: str) -> StoryFeatures:
         (capitalised if raw[0].isupper() else lower).add(low)
     # Which capitalised words are names is decided against the whole window (see grouping), because
     # one headline cannot tell "Hackers" at its start from "Ascot" at its start.
-    names = capitalised - lower
+    names = capitalised - lower - NOT_NAMES
     phrases = {f"{a} {b}" for a, b in pairwise(words)}
     return StoryFeatures(
         frozenset(words), frozenset(names), frozenset(_numbers(title + " " + summary)), frozenset(phrases)

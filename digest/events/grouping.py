@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 
 from digest.events.features import StoryFeatures, cosine, extract_features, idf_weights, weighted
 
@@ -33,6 +34,11 @@ class Params:
     name_bonus: float = 0.3
     number_bonus: float = 0.15
     number_conflict: float = 0.0
+    unanchored_penalty: float = 0.2
+    # A name carried by more stories than this is too common to anchor anything.
+    anchor_share: float = 0.1
+    anchor_min: int = 5
+    anchor_max: int = 200
     thread_days: float = 400.0
     thread_threshold: float = 0.3
     # How much of the thread score comes from shared names (the rest from all words).
@@ -77,6 +83,8 @@ class Assignment:
 class _Indexed:
     story: Story
     features: StoryFeatures
+    # The story's specific names (see group_stories): what anchors an event or a thread.
+    anchors: frozenset[str]
     idf: Mapping[str, float]
     unseen: float
     event: str = ""
@@ -93,7 +101,7 @@ class _Indexed:
     @property
     def names(self) -> dict[str, float]:
         if self._names is None:
-            self._names = weighted(self.features.names, self.idf, self.unseen)
+            self._names = weighted(self.anchors, self.idf, self.unseen)
         return self._names
 
 
@@ -146,18 +154,14 @@ def group_stories(
     everything = [k.story for k in known] + list(stories)
     features = {id(k.story): k.features or extract_features(k.story.title, k.story.summary) for k in known}
     features.update((id(s), extract_features(s.title, s.summary)) for s in stories)
-    frequency: dict[str, int] = defaultdict(int)
-    capitalised: dict[str, int] = defaultdict(int)
-    for f in features.values():
-        for word in f.words:
-            frequency[word] += 1
-        for word in f.names:
-            capitalised[word] += 1
+    frequency = Counter(chain.from_iterable(f.words for f in features.values()))
+    capitalised = Counter(chain.from_iterable(f.names for f in features.values()))
     # A name is a word the window writes with a capital letter nearly every time it appears.
     plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
-    for key, f in features.items():
-        if not f.names.isdisjoint(plain):
-            features[key] = replace(f, names=f.names - plain)
+    # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such names
+    # anchor an event or a thread.
+    limit = max(params.anchor_min, min(params.anchor_share * len(features), params.anchor_max))
+    plain |= {w for w, n in capitalised.items() if n > limit}
     total = max(len(everything), 1)
     idf = idf_weights(frequency, total)
     unseen = idf_weights({"": 0}, total)[""]
@@ -178,12 +182,13 @@ def group_stories(
         for word in item.features.words:
             if frequency[word] <= common:
                 index[word].append(position)
-        for name in item.features.names:
+        for name in item.anchors:
             if frequency[name] <= common:
                 names_index[name].append(position)
 
     def indexed(story: Story) -> _Indexed:
-        return _Indexed(story, features[id(story)], idf, unseen)
+        f = features[id(story)]
+        return _Indexed(story, f, f.names if f.names.isdisjoint(plain) else f.names - plain, idf, unseen)
 
     for earlier in sorted(known, key=lambda k: k.story.published):
         story, event, thread = earlier.story, earlier.event, earlier.thread
@@ -292,8 +297,11 @@ def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
     shared_numbers = len(item.features.numbers & other.features.numbers)
     # Two reports of one event that both give figures nearly always share one (the fine, the count).
     conflict = params.number_conflict if item.features.numbers and other.features.numbers and not shared_numbers else 0
+    # Without a shared specific name or figure, only near-identical wording makes one event.
+    anchored = shared_numbers or not item.anchors.isdisjoint(other.anchors)
     return (
         -conflict
+        - (0 if anchored else params.unanchored_penalty)
         + cosine(item.vector, other.vector)
         + params.name_bonus * _overlap(item.names, other.names)
         + params.number_bonus * min(shared_numbers, 2)
@@ -320,7 +328,7 @@ def _reason(kind: str, other: _Indexed, item: _Indexed, score: float) -> dict[st
         "kind": kind,
         "with": other.story.key,
         "score": round(score, 3),
-        "names": sorted(a.names & b.names),
+        "names": sorted(item.anchors & other.anchors),
         "numbers": sorted(a.numbers & b.numbers),
         "phrases": sorted(a.phrases & b.phrases)[:5],
     }

@@ -10,10 +10,10 @@ from digest.events.measure import Scores, baseline_groups, load_labelled, pairwi
 HERE = Path(__file__).parent
 # Measured on the held-out part when the settings were chosen on the development part (see README);
 # the tests allow a small margin so a harmless change of tie-breaking does not fail them.
-MEASURED = {"events": 0.882, "threads": 0.864}
+MEASURED = {"events": 0.938, "threads": 0.933}
 MARGIN = 0.03
 # The baseline's settings are the ones that scored best on the development part.
-BASELINE_EVENT_THRESHOLD, BASELINE_THREAD_THRESHOLD = 0.2, 0.175
+BASELINE_EVENT_THRESHOLD, BASELINE_THREAD_THRESHOLD = 0.2, 0.25
 
 
 def _scores(part: str) -> tuple[Scores, Scores, Scores, Scores]:
