@@ -41,6 +41,17 @@ class StoryFeatures:
     phrases: frozenset[str]
 
 
+@lru_cache(maxsize=1 << 17)
+def _word(raw: str) -> tuple[str, bool] | None:
+    """A token as compared (folded, stemmed) and whether it was capitalised; None for stopwords.
+    Cached: news reuses a small vocabulary, so most tokens are looked up, not worked out."""
+    raw = raw.strip("'-")
+    low = _stem(raw.lower())
+    if not low or low in STOPWORDS:
+        return None
+    return low, raw[0].isupper()
+
+
 @lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     # Plural and possessive endings only: enough for "breaches"/"breach", "Clorox's"/"Clorox".
@@ -86,13 +97,12 @@ def extract_features(title: str, summary: str) -> StoryFeatures:
     words: list[str] = []
     capitalised: set[str] = set()
     lower: set[str] = set()
-    for match in _WORD.finditer(title + " . " + summary):
-        raw = match.group(0).strip("'-")
-        low = _stem(raw.lower())
-        if not low or low in STOPWORDS:
+    for raw in _WORD.findall(title + " . " + summary):
+        word = _word(raw)
+        if word is None:
             continue
-        words.append(low)
-        (capitalised if raw[0].isupper() else lower).add(low)
+        words.append(word[0])
+        (capitalised if word[1] else lower).add(word[0])
     # Which capitalised words are names is decided against the whole window (see grouping), because
     # one headline cannot tell "Hackers" at its start from "Ascot" at its start.
     names = capitalised - lower - NOT_NAMES

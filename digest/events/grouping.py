@@ -166,6 +166,7 @@ def group_stories(
     idf = idf_weights(frequency, total)
     unseen = idf_weights({"": 0}, total)[""]
     common = max(50, int(params.common_share * total))
+    too_common = frozenset(w for w, n in frequency.items() if n > common)
 
     events, threads = _Groups(), _Groups()
     index: dict[str, list[int]] = defaultdict(list)
@@ -179,12 +180,10 @@ def group_stories(
         done.append(item)
         moment = item.story.published.timestamp()
         done.latest.append(max(moment, done.latest[-1]) if done.latest else moment)
-        for word in item.features.words:
-            if frequency[word] <= common:
-                index[word].append(position)
-        for name in item.anchors:
-            if frequency[name] <= common:
-                names_index[name].append(position)
+        for word in item.features.words - too_common:
+            index[word].append(position)
+        for name in item.anchors - too_common:
+            names_index[name].append(position)
 
     def indexed(story: Story) -> _Indexed:
         f = features[id(story)]
@@ -194,8 +193,6 @@ def group_stories(
         story, event, thread = earlier.story, earlier.event, earlier.thread
         item = indexed(story)
         item.event = event
-        events.find(event)
-        threads.union(thread, thread)
         thread_of_event[event] = thread
         add(item)
         members[event].append(item)
@@ -285,7 +282,12 @@ def _candidates(
         for position in postings[bisect_left(postings, start) if start else 0 :]:
             partial[position] += weight
     found = []
-    for _, position in heapq.nlargest(params.candidates, ((v, p) for p, v in partial.items())):
+    best = (
+        partial
+        if len(partial) <= params.candidates
+        else heapq.nlargest(params.candidates, partial, partial.__getitem__)
+    )
+    for position in best:
         other = done[position]
         if abs(item.story.published - other.story.published) <= window:
             found.append((score(item, other, params), other))
