@@ -14,6 +14,7 @@ from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
 from digest.digests.preview import preview_for_choice, preview_message
 from digest.digests.review import settle
+from digest.mail.reach import check_transport
 from digest.subscribers.links import make_signer
 from digest.subscribers.privacy import InvalidEmail, normalise_email
 
@@ -37,6 +38,11 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
     """Deliver the current edition to every confirmed subscriber who has not received it."""
     now = parse_now(now_text)
     engine, ruleset = app.engine(), app.ruleset()
+    # The clock runs on from --now: retries and abandoned claims fall due as they would at that time.
+    offset = now - datetime.now(UTC)
+    if not dry_run:
+        # An unreachable server is one message now, not every digest queued for a retry.
+        check_transport(app.settings.mail_url)
     plan = plan_edition(engine, app.settings, ruleset, now, dry_run=dry_run)
     editions = ", ".join(f"{f} {e.partition(':')[2]}" for f, e in plan.editions.items())
     waiting = ""
@@ -59,6 +65,7 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
             signer,
             on_start=lambda n: progress.update(task, total=n),
             on_message=lambda _outcome: progress.advance(task),
+            clock=lambda: datetime.now(UTC) + offset,
         )
     with session_scope(engine) as session:
         settle(session, now)
@@ -80,8 +87,11 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
 def preview(
     app: AppContext, email: str | None, topics: str | None, frequency: str, out: Path | None, as_text: bool
 ) -> None:
-    """A reader's next digest (and which edition it is), or what a topic group gets in the current
-    edition with the editors' decisions; nothing is sent or marked."""
+    """A reader's next digest, or a topic group's, as it would go out now; nothing is sent or marked.
+
+    For a reader: which edition it is and whether they already received the current one. For
+    --topics: what that group gets in the current edition, with the editors' decisions applied.
+    """
     engine, ruleset = app.engine(), app.ruleset()
     if topics is not None:
         chosen = [t.strip() for t in topics.split(",") if t.strip()]

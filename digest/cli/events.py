@@ -22,8 +22,10 @@ from digest.events.measure import parse_published
 @click.group(invoke_without_command=True)
 @click.pass_context
 def events(ctx: click.Context) -> None:
-    """Group JSON lines from stdin: {"id", "title", "summary", "published", "source"} ->
-    {"id", "event", "thread", "why"}.
+    """Events and threads: group JSON lines from stdin, or list, regroup, merge and split stored ones.
+
+    Without a subcommand: {"id", "title", "summary", "published", "source"} lines in ->
+    {"id", "event", "thread", "why"} lines out.
 
     One output line per input line, in order; stories with equal "event" keys report one event, equal
     "thread" keys one case. A line that cannot be read gives {"line": N, "error": "..."} in its place.

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from digest.feeds.models import Feed, Story, StorySource
-from digest.feeds.parse import ParsedEntry
+
+if TYPE_CHECKING:
+    # Only for annotations: reading the feeds list must not load the parser (feedparser).
+    from digest.feeds.parse import ParsedEntry
 
 T = TypeVar("T")
 _CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
