@@ -23,6 +23,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     "demo": ("digest.cli.demo:demo", "Run the pipeline end to end on the bundled sample feeds and sample subscribers."),
     "editions": ("digest.cli.editions:editions", "Editions: state, lead, notes, exclusions, approval."),
     "editors": ("digest.cli.editors:editors", "Who may sign in to the editor console."),
+    "events": (
+        "digest.cli.events:events",
+        "Events and threads: group JSON lines from stdin, or list, regroup, merge and split stored ones.",
+    ),
     "feeds": ("digest.cli.feeds:feeds", "The feeds digest polls."),
     "poll": ("digest.cli.feeds:poll", "Poll every due feed once and store new stories."),
     "preview": (

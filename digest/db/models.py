@@ -7,6 +7,7 @@ def import_all_models() -> None:
     import digest.db.scheduler_table
     import digest.digests.edition_models
     import digest.editors.models
+    import digest.events.models
     import digest.feeds.models
     import digest.mail.models
     import digest.subscribers.models  # noqa: F401

@@ -1,0 +1,110 @@
+"""Benchmark: grouping quality against the TF-IDF baseline, and grouping speed against the tagger.
+
+Quality: pairwise precision, recall and F1 of events and threads on tests/events/{dev,heldout}.jsonl,
+for digest.events and for a plain TF-IDF cosine of headline + summary with a date window (its
+thresholds are the best on the development part).
+
+Speed: 10,000 new stories grouped against a 30-day window of 50,000 grouped stories, against tagging
+the same 10,000 stories with digest.tagging in the same run. Target: ratio grouping / tagging <= 3.
+The stories are the labelled ones with invented names and numbers, so they do not all look alike.
+
+    python bench/events.py [--window 50000] [--new 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digest.events.features import extract_features
+from digest.events.grouping import Known, Story, group_stories
+from digest.events.measure import baseline_groups, load_labelled, pairwise
+from digest.tagging.rules import load_rules
+from digest.tagging.tagger import tag_story
+
+ROOT = Path(__file__).resolve().parents[1]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "ri",
+    "mu",
+    "ten",
+    "var",
+    "sol",
+    "bex",
+    "dra",
+    "quin",
+    "mor",
+    "tal",
+    "ves",
+    "pim",
+    "cor",
+    "lun",
+    "fe",
+    "zo",
+]
+
+
+def quality() -> None:
+    for part in ("dev", "heldout"):
+        data = load_labelled(ROOT / "tests" / "events" / f"{part}.jsonl")
+        stories = [d.story for d in data]
+        events, threads = [d.event for d in data], [d.thread for d in data]
+        result = group_stories(stories)
+        print(f"{part}: {len(data)} stories, {len(set(events))} events, {len(set(threads))} threads")
+        print(f"  events   digest.events {pairwise(events, [a.event for a in result])}")
+        print(f"           baseline      {pairwise(events, baseline_groups(stories, 0.2, 4))}")
+        print(f"  threads  digest.events {pairwise(threads, [a.thread for a in result])}")
+        print(f"           baseline      {pairwise(threads, baseline_groups(stories, 0.25, 400))}")
+
+
+def synthetic(count: int, start: datetime, days: float, rng: random.Random) -> list[Story]:
+    base = [d.story for part in ("dev", "heldout") for d in load_labelled(ROOT / "tests" / "events" / f"{part}.jsonl")]
+    stories = []
+    for n in range(count):
+        model = base[n % len(base)]
+        name = "".join(rng.sample(SYLLABLES, 3)).capitalize()
+        title = f"{name} {model.title} {rng.randint(100, 99_999)}"
+        moment = start + timedelta(seconds=rng.uniform(0, days * 86400))
+        stories.append(Story(f"s{n}", title, f"{model.summary} {name} said.", moment))
+    return stories
+
+
+def speed(window: int, new: int) -> None:
+    rng = random.Random(7)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    known_stories = synthetic(window, now - timedelta(days=30), 30, rng)
+    # The window's features were extracted when its stories were grouped, in earlier polls.
+    known = [Known(s, "e:" + s.key, "t:" + s.key, extract_features(s.title, s.summary)) for s in known_stories]
+    fresh = synthetic(new, now, 1, rng)
+    ruleset = load_rules(ROOT / "config" / "topics.toml")
+
+    started = time.perf_counter()
+    for s in fresh:
+        tag_story(ruleset, s.title, s.summary)
+    tagging = time.perf_counter() - started
+
+    started = time.perf_counter()
+    group_stories(fresh, known=known)
+    grouping = time.perf_counter() - started
+
+    print(f"speed: {new:,} new stories against a window of {window:,}")
+    print(f"  tagging  {tagging:8.2f} s")
+    print(f"  grouping {grouping:8.2f} s")
+    print(f"  ratio grouping / tagging {grouping / tagging:6.2f}   (target: <= 3)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--window", type=int, default=50_000)
+    parser.add_argument("--new", type=int, default=10_000)
+    args = parser.parse_args()
+    quality()
+    speed(args.window, args.new)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The group stage: put new stories into events and threads against the recent window, and store it.
+
+Only the window (``window_days`` of stories before the newest) is read, so the cost of a poll grows
+with the recent stories and not with every story ever stored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from digest.events import store
+from digest.events.decisions import apply_decisions
+from digest.events.grouping import DEFAULT_PARAMS, Params, group_stories
+
+WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event as editors see it: its key, its thread's key and its stories (oldest first)."""
+
+    key: str
+    thread: str
+    stories: list[store.GroupedStory]
+
+
+def group_new_stories(
+    session: Session,
+    now: datetime,
+    story_ids: Iterable[int] | None = None,
+    *,
+    window_days: int = WINDOW_DAYS,
+    params: Params = DEFAULT_PARAMS,
+) -> int:
+    """Group these stories (every ungrouped story of the window when None); returns how many."""
+    since = now - timedelta(days=window_days)
+    fresh = store.ungrouped(session, story_ids, since=None if story_ids is not None else since)
+    if not fresh:
+        return 0
+    oldest = min(s.published for s in fresh)
+    known = store.known_since(session, min(since, oldest - timedelta(days=window_days)))
+    store.save_assignments(session, group_stories(fresh, params, known=known), now)
+    return len(fresh)
+
+
+def regroup_window(
+    session: Session, now: datetime, *, window_days: int = WINDOW_DAYS, params: Params = DEFAULT_PARAMS
+) -> int:
+    """Group every story of the window again from scratch (after the method changed); editors'
+    decisions are kept, because they are stored apart and applied on top."""
+    since = now - timedelta(days=window_days)
+    store.forget_since(session, since)
+    return group_new_stories(session, now, window_days=window_days, params=params)
+
+
+def events_since(session: Session, since: datetime) -> list[Event]:
+    """Events of the stories published since ``since`` with editors' decisions applied, newest first."""
+    stories = store.grouped_since(session, since)
+    final = apply_decisions({s.id: s.membership for s in stories}, store.decisions(session))
+    by_event: dict[str, list[store.GroupedStory]] = defaultdict(list)
+    for s in stories:
+        by_event[final[s.id].event].append(s)
+    events = [Event(key, final[members[0].id].thread, members) for key, members in by_event.items()]
+    events.sort(key=lambda e: e.stories[-1].published, reverse=True)
+    return events

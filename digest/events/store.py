@@ -1,0 +1,117 @@
+"""All SQL of the events domain: stories' events and threads, and editors' merges and splits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from digest.events.decisions import Decision, Membership
+from digest.events.grouping import Assignment, Known, Story
+from digest.events.models import EventDecision, StoryEvent
+from digest.feeds.models import Story as StoredStory
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedStory:
+    id: int
+    title: str
+    published: datetime
+    membership: Membership
+    why: list[dict[str, object]]
+
+
+def _story(row: StoredStory) -> Story:
+    return Story(str(row.id), row.title, row.summary_text or "", row.published_at)
+
+
+def known_since(session: Session, since: datetime) -> list[Known]:
+    """Grouped stories published since ``since``: the window new stories are compared with."""
+    query = (
+        select(StoredStory, StoryEvent.event_key, StoryEvent.thread_key)
+        .join(StoryEvent, StoryEvent.story_id == StoredStory.id)
+        .where(StoredStory.published_at >= since)
+    )
+    return [Known(_story(s), event, thread) for s, event, thread in session.execute(query)]
+
+
+def ungrouped(
+    session: Session, story_ids: Iterable[int] | None = None, *, since: datetime | None = None
+) -> list[Story]:
+    """Stories without an event yet: these ids, or every one published since ``since``."""
+    query = select(StoredStory).where(~exists().where(StoryEvent.story_id == StoredStory.id))
+    if since is not None:
+        query = query.where(StoredStory.published_at >= since)
+    if story_ids is None:
+        return [_story(s) for s in session.scalars(query)]
+    ids = sorted(set(story_ids))
+    found: list[Story] = []
+    for start in range(0, len(ids), _CHUNK):
+        found.extend(_story(s) for s in session.scalars(query.where(StoredStory.id.in_(ids[start : start + _CHUNK]))))
+    return found
+
+
+def save_assignments(session: Session, assignments: Sequence[Assignment], now: datetime) -> None:
+    """Store where grouping put each story (replacing an earlier grouping of the same stories)."""
+    ids = [int(a.key) for a in assignments]
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(delete(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK])))
+    session.add_all(
+        StoryEvent(
+            story_id=int(a.key),
+            event_key=a.event,
+            thread_key=a.thread,
+            why=json.dumps(a.why, ensure_ascii=False),
+            grouped_at=now,
+        )
+        for a in assignments
+    )
+    session.flush()
+
+
+def forget_since(session: Session, since: datetime) -> int:
+    """Drop the automatic grouping of stories published since ``since`` (before grouping them again)."""
+    ids = select(StoredStory.id).where(StoredStory.published_at >= since)
+    result = session.execute(delete(StoryEvent).where(StoryEvent.story_id.in_(ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def grouped_since(session: Session, since: datetime) -> list[GroupedStory]:
+    """Grouped stories published since ``since``, oldest first, as grouping left them."""
+    query = (
+        select(StoredStory.id, StoredStory.title, StoredStory.published_at, StoryEvent)
+        .join(StoryEvent, StoryEvent.story_id == StoredStory.id)
+        .where(StoredStory.published_at >= since)
+        .order_by(StoredStory.published_at, StoredStory.id)
+    )
+    return [
+        GroupedStory(sid, title, published, Membership(row.event_key, row.thread_key), json.loads(row.why))
+        for sid, title, published, row in session.execute(query)
+    ]
+
+
+def is_grouped(session: Session, story_id: int) -> bool:
+    return session.get(StoryEvent, story_id) is not None
+
+
+def story_exists(session: Session, story_id: int) -> bool:
+    return session.scalar(select(func.count()).select_from(StoredStory).where(StoredStory.id == story_id)) == 1
+
+
+def add_decision(
+    session: Session, kind: str, level: str, story_id: int, other_story_id: int | None, now: datetime
+) -> None:
+    session.add(EventDecision(kind=kind, level=level, story_id=story_id, other_story_id=other_story_id, created_at=now))
+    session.flush()
+
+
+def decisions(session: Session) -> list[Decision]:
+    """Editors' decisions in the order they were made."""
+    query = select(EventDecision).order_by(EventDecision.created_at, EventDecision.id)
+    return [Decision(d.kind, d.level, d.story_id, d.other_story_id) for d in session.scalars(query)]
