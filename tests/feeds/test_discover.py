@@ -11,9 +11,7 @@ from digest.feeds.discover import DiscoveryError, FoundFeed, discover_feeds, fin
 from digest.feeds.normalise import feed_key
 from tests.httpserver import FeedServer, Route
 
-SETTINGS = FeedSettings(
-    timeout_seconds=3, connect_timeout_seconds=1, max_bytes=64 * 1024, allow_private_networks=True
-)
+SETTINGS = FeedSettings(timeout_seconds=3, connect_timeout_seconds=1, max_bytes=64 * 1024, allow_private_networks=True)
 PAGE = b"""<!doctype html><html><head><title>Policy Desk</title>
 <link rel="stylesheet" href="/site.css">
 <link rel="alternate" type="application/rss+xml" title="All stories" href="/feed.xml">
