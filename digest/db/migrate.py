@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from digest.db.engine import describe_url
+from digest.db.engine import describe_url, reading
 from digest.db.locks import hold_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,7 +38,7 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

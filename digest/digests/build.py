@@ -66,7 +66,7 @@ def plan_edition(
     with session_scope(engine) as session:
         candidates = load_candidates(session, oldest, now)
     policy = None if settings.privacy.send_before_new_policy_accepted else settings.privacy.policy_version
-    with session_scope(engine) as reader:
+    with session_scope(engine, read_only=True) as reader:  # the batches commit beside it
         for people in subscribers.iter_sendable(
             reader, max_failures=settings.delivery.max_failures, policy_version=policy, batch=batch
         ):
