@@ -156,8 +156,9 @@ def poll_feeds(
 class _HeldConnection:
     """The writer thread's one database connection for the whole poll.
 
-    Taking a connection from the pool for each feed costs a round trip to the server (the liveness
-    check) on PostgreSQL, and another to reset it on return: a tenth of the store's time.
+    Taking a connection from the pool for each feed would cost a round trip to the server for every
+    feed (the pool's liveness check on PostgreSQL). After a database error the connection is closed
+    and the next feed takes a fresh one.
     """
 
     def __init__(self, engine: Engine) -> None:
