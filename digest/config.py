@@ -14,15 +14,18 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from digest.failures import OperatorError
 
 ENV_PREFIX = "DIGEST_"
 DEFAULT_CONFIG_PATH = Path("config/digest.toml")
 
 
-class ConfigError(Exception):
+class ConfigError(OperatorError):
     """A setting is missing, unknown or of the wrong kind; the message names where and what."""
 
 
@@ -84,6 +87,10 @@ class DigestSettings(_Section):
     max_stories_per_topic: int = Field(default=10, ge=1, le=100)
     max_age_days: int = Field(default=8, ge=1, le=60)  # stories first seen longer ago are never sent
     send_empty: bool = False  # nothing new: send a short "no new stories" mail instead of nothing
+    # "auto": the send job sends each edition as planned; "approve": it plans and waits for an editor.
+    review: Literal["auto", "approve"] = "auto"
+    # With review = "approve": send an unapproved edition anyway at this local time ("10:00"); unset: never.
+    review_deadline: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @field_validator("timezone")
     @classmethod
@@ -91,7 +98,10 @@ class DigestSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (use a name like Europe/London)") from None
+            # Zone names are case-sensitive: "europe/london" is a likely slip for "Europe/London".
+            same = sorted(zone for zone in available_timezones() if zone.lower() == value.lower())
+            hint = f"did you mean '{same[0]}'?" if same else "use a name like Europe/London"
+            raise ValueError(f"unknown time zone '{value}' ({hint})") from None
         return value
 
 
@@ -102,6 +112,17 @@ class DeliverySettings(_Section):
     retry_minutes: int = Field(default=5, ge=1)  # first retry; each later one waits twice as long
     claim_timeout_minutes: int = Field(default=10, ge=1)  # a "sending" row older than this is retried
     max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
+
+
+class LoggingSettings(_Section):
+    # Off by default: an e-mail address in a log line is written as "…@example.org".
+    addresses: bool = False
+    # "text": one line per event for people; "json": one JSON object per line for log collectors.
+    format: Literal["text", "json"] = "text"
+
+
+SQLITE_OR_POSTGRES = "use sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/dbname"
+MAIL_URLS = "use file:///path/to/outbox, smtp://host:port or smtps://host:port"
 
 
 class Settings(_Section):
@@ -121,6 +142,36 @@ class Settings(_Section):
     mail: MailSettings = Field(default_factory=MailSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError(f"'{value}' is not a database URL: {SQLITE_OR_POSTGRES}")
+        backend, _, driver = scheme.lower().partition("+")
+        if backend == "sqlite" and driver in ("", "pysqlite"):
+            return value
+        # psycopg (version 3) is the PostgreSQL driver shipped with digest; a bare postgresql:// would
+        # make SQLAlchemy look for psycopg2, which is not installed.
+        if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+            return f"postgresql+psycopg://{rest}"
+        raise ValueError(f"unsupported database '{scheme}://': {SQLITE_OR_POSTGRES}")
+
+    @field_validator("mail_url")
+    @classmethod
+    def _supported_mail(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme == "file" and (parts.netloc or parts.path):
+            return value
+        if parts.scheme in ("smtp", "smtps") and parts.hostname:
+            try:
+                _ = parts.port  # a port that is not a number raises here
+            except ValueError:
+                raise ValueError(f"'{value}' has a port that is not a number") from None
+            return value
+        raise ValueError(f"unsupported mail URL '{value}': {MAIL_URLS}")
 
     @field_validator("previous_secret_keys", mode="before")
     @classmethod
@@ -208,11 +259,30 @@ def _describe(exc: ValidationError, origin: Mapping[tuple[str, ...], str], path:
     lines = []
     for error in exc.errors():
         key_path = tuple(str(part) for part in error["loc"])
-        where = origin.get(key_path) or origin.get(key_path[:1]) or str(path)
+        where = _origin_of(key_path, origin, path)
         key = ".".join(key_path)
         if error["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown setting '{key}'")
+        elif error["type"] == "value_error":
+            # Our own validators' messages already say what was given and what would do.
+            lines.append(f"{where}: setting '{key}': {error['ctx']['error']}")
         else:
-            got = error.get("input")
-            lines.append(f"{where}: setting '{key}': {error['msg'].lower()} (got {got!r})")
+            message = error["msg"][:1].lower() + error["msg"][1:]
+            lines.append(f"{where}: setting '{key}': {message} (got {error.get('input')!r})")
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _origin_of(key_path: tuple[str, ...], origin: Mapping[tuple[str, ...], str], path: Path) -> str:
+    """Where a wrong key came from: the file, or the environment variable that set it."""
+    if key_path in origin:
+        return origin[key_path]
+    # An unknown section (DIGEST_DATABASE__URL makes a section "database"): whoever set keys below it.
+    below = sorted({where for key, where in origin.items() if key[: len(key_path)] == key_path})
+    if below:
+        return " and ".join(below)
+    for end in range(len(key_path) - 1, 0, -1):
+        if key_path[:end] in origin:
+            return origin[key_path[:end]]
+    return str(path)

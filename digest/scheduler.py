@@ -1,8 +1,10 @@
 """``digest run``: APScheduler 3 jobs that only find due work and call the same functions as the CLI.
 
 - poll: every tick, poll the feeds that are due;
-- send: every day at digest.send_time (in digest.timezone), plan and deliver the current editions;
-- retry: every few minutes, deliver queued rows whose retry time has come.
+- send: every day at digest.send_time (in digest.timezone), plan and deliver the current editions
+  (with digest.review = "approve": plan them and wait for an editor's approval);
+- retry: every few minutes, queue editions approved since (or past their review deadline), and
+  deliver queued rows whose retry time has come.
 
 Jobs live in the database's scheduler_jobs table. Missed runs after downtime are coalesced into one.
 With several workers on PostgreSQL each job takes an advisory lock, so a job runs in one worker at a
@@ -28,10 +30,12 @@ from sqlalchemy import Engine
 
 from digest import __version__
 from digest.config import Settings
+from digest.db.engine import session_scope
 from digest.db.locks import try_lock
 from digest.db.scheduler_table import SCHEDULER_TABLE
-from digest.digests.build import plan_edition
+from digest.digests.build import plan_edition, release_due
 from digest.digests.deliver import deliver_queued
+from digest.digests.review import settle
 from digest.feeds.refresh import poll_feeds
 from digest.subscribers.links import make_signer
 from digest.subscribers.tokens import LinkSigner
@@ -86,7 +90,11 @@ def send_job() -> None:
         # only saves the work.
         plan = plan_edition(rt.engine, rt.settings, rt.ruleset, datetime.now(UTC)) if mine else None
     report = deliver_queued(rt.engine, rt.settings, rt.ruleset, rt.signer, stop=rt.stop)
+    done = _settle(rt)
     queued = f"{plan.queued} queued, {plan.empty} with nothing new" if plan else "planned by another worker"
+    if plan and plan.waiting:
+        names = ", ".join(plan.waiting.values())
+        queued += f", {plan.waiting_readers} waiting for approval of {names}"
     log.info(
         "send: %s; sent %d, failed %d, retrying %d, cancelled %d",
         queued,
@@ -95,12 +103,29 @@ def send_job() -> None:
         report.retrying,
         report.cancelled,
     )
+    _log_sent(done)
 
 
 def retry_job() -> None:
     rt = _current()
+    with try_lock(rt.engine, "plan") as mine:
+        released = release_due(rt.engine, rt.settings, rt.ruleset, datetime.now(UTC)) if mine else None
+    if released is not None and released.queued:
+        log.info("retry: %d digests of approved editions queued", released.queued)
     report = deliver_queued(rt.engine, rt.settings, rt.ruleset, rt.signer, stop=rt.stop)
+    done = _settle(rt)
     log.info("retry: sent %d, failed %d, retrying %d", report.sent, report.failed, report.retrying)
+    _log_sent(done)
+
+
+def _settle(rt: Runtime) -> list[str]:
+    with session_scope(rt.engine) as session:
+        return settle(session, datetime.now(UTC))
+
+
+def _log_sent(keys: list[str]) -> None:
+    for key in keys:
+        log.info("edition %s is sent", key)
 
 
 def build_scheduler(runtime: Runtime, tick_seconds: int) -> BackgroundScheduler:

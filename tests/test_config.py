@@ -77,3 +77,49 @@ def test_the_shipped_config_file_is_valid() -> None:
     settings = load_settings({}, shipped)
     assert settings.mail_url == "file://var/outbox"
     assert settings.feeds.concurrency == 10 and settings.signup.default_frequency == "weekly"
+
+
+def test_a_wrong_time_zone_suggests_the_right_spelling(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"DIGEST_DIGEST__TIMEZONE": "europe/london"}, write(tmp_path, ""))
+    message = str(info.value)
+    assert "environment variable DIGEST_DIGEST__TIMEZONE: setting 'digest.timezone'" in message
+    assert "unknown time zone 'europe/london' (did you mean 'Europe/London'?)" in message
+    with pytest.raises(ConfigError, match=r"unknown time zone 'Mars/Olympus' \(use a name like Europe/London\)"):
+        load_settings({}, write(tmp_path, '[digest]\ntimezone = "Mars/Olympus"\n'))
+
+
+def test_an_unknown_section_from_the_environment_names_the_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, "[feeds]\nconcurrency = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings({"DIGEST_DATABASE__URL": "sqlite:///x.db", "DIGEST_FEED__CONCURRENCY": "2"}, path)
+    message = str(info.value)
+    assert "environment variable DIGEST_DATABASE__URL: unknown setting 'database'" in message
+    assert "environment variable DIGEST_FEED__CONCURRENCY: unknown setting 'feed'" in message
+    assert str(path) not in message
+
+
+@pytest.mark.parametrize("url", ["mysql://u@localhost/db", "mssql+pyodbc://x", "sqlite", "postgresql+psycopg2://h/d"])
+def test_only_sqlite_and_postgresql_databases_are_accepted(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"DIGEST_DATABASE_URL: setting 'database_url': .*sqlite:///"):
+        load_settings({"DIGEST_DATABASE_URL": url}, write(tmp_path, ""))
+
+
+def test_a_plain_postgresql_url_uses_the_shipped_driver(tmp_path: Path) -> None:
+    settings = load_settings({"DIGEST_DATABASE_URL": "postgresql://u:p@db:5432/digest"}, write(tmp_path, ""))
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/digest"
+
+
+@pytest.mark.parametrize("url", ["smtp://", "imap://mail.example", "smtp://mail.example:twentyfive", "outbox/"])
+def test_unusable_mail_urls_are_a_configuration_error(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"environment variable DIGEST_MAIL_URL: setting 'mail_url'"):
+        load_settings({"DIGEST_MAIL_URL": url}, write(tmp_path, ""))
+
+
+def test_logging_keeps_addresses_out_unless_asked(tmp_path: Path) -> None:
+    settings = load_settings({}, write(tmp_path, ""))
+    assert settings.logging.addresses is False and settings.logging.format == "text"
+    asked = load_settings({"DIGEST_LOGGING__ADDRESSES": "true", "DIGEST_LOGGING__FORMAT": "json"}, write(tmp_path, ""))
+    assert asked.logging.addresses is True and asked.logging.format == "json"
+    with pytest.raises(ConfigError, match=r"setting 'logging.format': input should be 'text' or 'json'"):
+        load_settings({}, write(tmp_path, '[logging]\nformat = "xml"\n'))

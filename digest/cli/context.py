@@ -1,20 +1,26 @@
-"""What every command shares: settings loaded once, an engine made on first use, clean error exits."""
+"""What every command shares: settings loaded once, an engine made on first use, clean error exits.
+
+This module is imported by every command, so it imports nothing heavy itself: the console, the
+database engine and the rules are made when a command first asks for them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
-from digest.config import ConfigError, Settings
-from digest.db.engine import make_engine
-from digest.db.migrate import SchemaError, check_schema
-from digest.tagging.rules import RulesError, Ruleset, load_rules
+from digest.failures import OperatorError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from sqlalchemy import Engine
+
+    from digest.config import Settings
+    from digest.tagging.rules import Ruleset
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -37,18 +43,43 @@ class BadInput(UserError):
 @dataclass
 class AppContext:
     settings: Settings
-    console: Console = field(default_factory=Console)
+    verbose: int = 0
+    _console: Console | None = None
     _engine: Engine | None = None
+    _schema_checked: bool = False
     _ruleset: Ruleset | None = None
 
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console()
+        return self._console
+
     def engine(self, *, require_schema: bool = True) -> Engine:
+        from digest.db.engine import check_connection, make_engine
+        from digest.db.migrate import check_schema
+        from digest.db.models import import_all_models
+
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-        if require_schema:
+            # Every model, so relationships across domains resolve whichever command runs.
+            import_all_models()
+            engine = make_engine(self.settings.database_url)
+            try:
+                check_connection(engine)
+            except OperatorError:
+                engine.dispose()
+                raise
+            self._engine = engine
+        if require_schema and not self._schema_checked:
             check_schema(self._engine)
+            self._schema_checked = True
         return self._engine
 
     def ruleset(self) -> Ruleset:
+        from digest.tagging.rules import load_rules
+
         if self._ruleset is None:
             path = Path(self.settings.topics_file)
             if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
@@ -62,16 +93,13 @@ class AppContext:
 
 
 class DigestGroup(click.Group):
-    """A command group that reports configuration and schema problems as plain messages."""
+    """A command group that reports operators' mistakes (settings, database, mail server, rules) as
+    plain messages with exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            raise BadInput(str(exc)) from None
-        except SchemaError as exc:
-            raise UserError(str(exc)) from None
-        except RulesError as exc:
+        except OperatorError as exc:
             raise BadInput(str(exc)) from None
 
 
@@ -80,6 +108,8 @@ pass_app = click.make_pass_decorator(AppContext)
 
 def counting_progress(console: Console, label: str, *, show_item: bool = False) -> Progress:
     """The progress bar of long commands: a label, a bar, done/total, elapsed time (and the current item)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+
     columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     if show_item:
         columns.append(TextColumn("{task.description}"))

@@ -2,11 +2,13 @@
 
 It serves the sample feeds shipped in config/sample-feeds/ from a local HTTP server (the real fetch
 path, no network), adds a few sample subscribers, polls and tags, sends the digests to a file
-outbox, and writes an editor's preview. It never touches the configured database or outbox.
+outbox, and writes an editor's preview. It creates an editor account for the console (its name and
+password are printed). It never touches the configured database or outbox.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +20,10 @@ from digest.cli.context import AppContext, pass_app
 from digest.cli.stories import stories_table, story_json
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
-from digest.digests.build import plan_edition, preview_message
+from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
+from digest.digests.preview import preview_message
+from digest.editors import store as editors
 from digest.feeds import store, story_store, topic_store
 from digest.feeds.refresh import poll_feeds
 from digest.localserve import serve_directory
@@ -27,6 +31,7 @@ from digest.subscribers.importer import add_subscriber
 from digest.subscribers.links import make_signer
 
 SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "config" / "sample-feeds"
+DEMO_EDITOR = "demo"
 SAMPLE_READERS = [
     ("dana.deepfakes@example.org", ["deepfakes"], "daily"),
     ("chris.children@example.org", ["child-protection"], "weekly"),
@@ -81,9 +86,10 @@ def demo(app: AppContext, workdir: Path) -> None:
         app.console.print(stories_table(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]
-        preview = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))
+        previewed = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))
         preview_file = workdir / "preview.html"
-        assert preview is not None
+        assert previewed is not None
+        preview = previewed.message
         part = preview.get_body(("html",))
         assert part is not None
         preview_file.write_text(str(part.get_content()), encoding="utf-8")
@@ -91,6 +97,10 @@ def demo(app: AppContext, workdir: Path) -> None:
         plan = plan_edition(engine, settings, ruleset, datetime.now(UTC))
         sent = deliver_queued(engine, settings, ruleset, signer)
         click.echo(f"4. sent {sent.sent} digests to the file outbox ({plan.empty} readers had nothing new)")
+        password = secrets.token_urlsafe(12)
+        with session_scope(engine) as session:
+            editors.set_editor(session, DEMO_EDITOR, password, datetime.now(UTC))
+        click.echo(f"5. created the editor account '{DEMO_EDITOR}' for the console")
     finally:
         engine.dispose()
     click.echo("\nWhere to look:")
@@ -100,3 +110,8 @@ def demo(app: AppContext, workdir: Path) -> None:
         "  the web app:        DIGEST_DATABASE_URL=" + url + " ./run digest serve   (then http://127.0.0.1:8000/)"
     )
     click.echo("  the stories:        DIGEST_DATABASE_URL=" + url + " ./run digest stories list")
+    click.echo(
+        "  the editor console: http://127.0.0.1:8000/editor/ (with the web app above running), "
+        f"name {DEMO_EDITOR}, password {password}"
+    )
+    click.echo("  the editions:       DIGEST_DATABASE_URL=" + url + " ./run digest editions show")

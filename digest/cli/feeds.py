@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
-from rich.table import Table
 
 from digest import __version__
 from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
@@ -15,7 +16,9 @@ from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
 from digest.feeds.models import Feed
-from digest.feeds.refresh import FeedOutcome, poll_feeds
+
+if TYPE_CHECKING:
+    from digest.feeds.refresh import FeedOutcome
 
 
 @click.group()
@@ -60,6 +63,8 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
     if not rows:
         click.echo("no feeds yet: add one with 'digest feeds add URL'")
         return
+    from rich.table import Table
+
     table = Table("url", "title", "status", "errors", "last error", "stories", "next poll")
     for feed, n in rows:
         table.add_row(
@@ -79,6 +84,13 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
 @pass_app
 def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
+    from digest.feeds.refresh import poll_feeds
+
+    if not app.verbose:
+        # Each failure is printed below for people; the same line in the log would say it twice.
+        refresh_log = logging.getLogger("digest.feeds.refresh")
+        click.get_current_context().call_on_close(lambda level=refresh_log.level: refresh_log.setLevel(level))
+        refresh_log.setLevel(logging.ERROR)
     engine = app.engine()
     settings = app.settings
     app.ruleset()  # a broken rules file stops the poll before anything is fetched
@@ -102,7 +114,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
         )
     for outcome in report.outcomes:
         if outcome.status in ("error", "gone"):
-            app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False)
+            app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False, soft_wrap=True)
     polled = len(report.outcomes)
     click.echo(
         f"polled {polled} feed{'s' if polled != 1 else ''}: {report.count('ok')} ok, "

@@ -7,7 +7,6 @@ import logging
 import click
 
 from digest.cli.context import AppContext, pass_app
-from digest.scheduler import run_scheduler
 
 
 @click.command()
@@ -17,10 +16,11 @@ from digest.scheduler import run_scheduler
 @pass_app
 def run(app: AppContext, tick: int) -> None:
     """Run the scheduler until SIGTERM or Ctrl-C; one log line per job run."""
+    from digest.logs import make_handler
+    from digest.scheduler import run_scheduler
+
     # Operators read this process's log: one line per job, whatever -v says.
     logging.getLogger("digest.run").setLevel(logging.INFO)
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("digest.run").addHandler(handler)
+    logging.getLogger("digest.run").addHandler(make_handler(app.settings.logging))
     logging.getLogger("digest.run").propagate = False
     run_scheduler(app.settings, app.engine(), app.ruleset(), tick)

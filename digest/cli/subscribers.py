@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
@@ -64,6 +62,8 @@ def add(app: AppContext, email: str, topics: str, frequency: str | None, confirm
 @pass_app
 def import_(app: AppContext, file: Path, default_topics: str, frequency: str | None) -> None:
     """Import a CSV: email,topics,frequency,confirmed, or a listmonk subscriber export."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
     ruleset = app.ruleset()
     engine = app.engine()
     with Progress(
@@ -113,6 +113,8 @@ def list_(app: AppContext, show_addresses: bool, as_json: bool) -> None:
     click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"))
     click.echo("confirmed, by topic: " + (", ".join(f"{k} {v}" for k, v in sorted(by_topic.items())) or "none"))
     if show_addresses:
+        from rich.table import Table
+
         table = Table("email", "status", "frequency", "topics")
         for person in people:
             topics = person["topics"]

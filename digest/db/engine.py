@@ -16,6 +16,7 @@ locked", which no timeout cures). Long reads that other writers must not wait fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from digest.failures import OperatorError, describe_error
 
 # How long a SQLite writer waits for the others before giving up; a poll's transactions last
 # milliseconds, so this is only ever reached when something holds a transaction far too long.
@@ -31,17 +35,69 @@ SQLITE_BUSY_SECONDS = 60
 _DEFERRED = "digest_sqlite_deferred"  # execution option: begin a plain (reading) SQLite transaction
 
 
+class DatabaseUnavailable(OperatorError):
+    """The database cannot be reached or opened; the message says which one and why, in words."""
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; for SQLite, make the file's folder and set up WAL, locking and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = "a file of that name is in the way" if isinstance(exc, FileExistsError) else describe_error(exc)
+                raise DatabaseUnavailable(
+                    f"cannot make the folder {folder} for the SQLite database {parsed.database}: {why}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, so an unreachable or missing database is one clear message, not a traceback."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(connection_problem(engine, exc)) from None
+
+
+def connection_problem(engine: Engine, exc: DBAPIError) -> str:
+    """What went wrong connecting, in words; the driver's own text only when nothing better is known."""
+    url = engine.url
+    where = describe_url(url.render_as_string(hide_password=False))
+    text = str(exc.orig)
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database or ".").parent
+        return f"cannot open the SQLite database {url.database}: {text} (is the folder {folder} writable?)"
+    server = f"{url.host or 'localhost'}:{url.port or 5432}"
+    missing = re.search(r'database "([^"]+)" does not exist', text)
+    if missing:
+        return f"the database '{missing.group(1)}' does not exist on the server {server}: create it first"
+    role = re.search(r'role "([^"]+)" does not exist', text)
+    if role:
+        return f"the server {server} has no user '{role.group(1)}' (database URL {where})"
+    for pattern, words in _PG_WORDS:
+        if re.search(pattern, text, re.IGNORECASE):
+            return f"cannot connect to the database {where}: {words}"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
+    return f"cannot connect to the database {where}: {first}"
+
+
+_PG_WORDS = [
+    (r"connection refused", "connection refused (is PostgreSQL running there?)"),
+    (r"could not translate host name|name or service not known|nodename nor servname", "name not found"),
+    (r"timeout expired|timed out", "timed out"),
+    (r"password authentication failed|no password supplied", "password refused"),
+    (r"no pg_hba\.conf entry", "the server does not accept this client (pg_hba.conf)"),
+    (r"no route to host", "host unreachable"),
+]
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

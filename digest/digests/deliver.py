@@ -23,8 +23,10 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
+from digest.digests import edition_store, review
+from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
-from digest.digests.select import Candidate, Selection, load_by_ids, select_stories
+from digest.digests.select import Candidate, load_by_ids, regroup
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import store as subscribers
@@ -150,9 +152,11 @@ def _prepare_batch(
     """Claim the next rows and build their messages; None when nothing is due."""
     now = datetime.now(UTC)
     with session_scope(engine) as session:
-        claimed = outbox.claim(session, worker, now, CLAIM_BATCH)
+        claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
         if not claimed:
             return None
+        # Read once per batch: editors' changes made while an edition is sending reach the rest of it.
+        desks: dict[str, Desk] = {e: review.desk_of(session, e) for e in {c.edition for c in claimed}}
         people = subscribers.by_ids(session, {c.subscriber_id for c in claimed})
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
@@ -164,13 +168,19 @@ def _prepare_batch(
                 outbox.mark_cancelled(session, row.id, now)
                 report.add("cancelled")
                 continue
+            desk = desks[row.edition]
             chosen = [stories[i] for i in row.story_ids if i in stories]
-            selection = _regroup(ruleset, chosen, person.topic_slugs)
-            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids)
+            selection = regroup(ruleset.group_order, chosen, person.topic_slugs, desk.excluded)
+            if desk.excluded and set(selection.story_ids) != set(row.story_ids):
+                if not selection.count and not settings.digest.send_empty:
+                    outbox.mark_empty(session, row.id, now)  # every story of it was excluded
+                    continue
+                edition_store.set_delivered_stories(session, row.id, selection.story_ids)
+            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids, desk.version)
             rendered = renderings.get(key)
             if rendered is None:
                 rendered = renderings[key] = render_digest(
-                    settings, names, selection, person.topic_slugs, person.frequency, row.edition
+                    settings, names, selection, person.topic_slugs, person.frequency, row.edition, desk
                 )
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
@@ -179,12 +189,6 @@ def _prepare_batch(
                 Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0)
             )
     return batch
-
-
-def _regroup(ruleset: Ruleset, chosen: list[Candidate], topics: list[str]) -> Selection:
-    """The stories stored with a delivery, grouped again under the subscriber's topics."""
-    chosen.sort(key=lambda c: (c.published_at, c.id), reverse=True)
-    return select_stories(chosen, ruleset.group_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
 
 
 def _send_one(

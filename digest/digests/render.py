@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 import css_inline
 
 from digest.config import Settings
-from digest.digests.editions import edition_label
-from digest.digests.select import Selection
+from digest.digests.editions import Desk, edition_label
+from digest.digests.notes import note_html, note_text
+from digest.digests.select import Candidate, Selection
 from digest.feeds.normalise import clip
 from digest.mail.message import MessageTemplate, build_message
 from digest.subscribers.links import Links
@@ -27,6 +28,7 @@ from digest.templating import environment
 PREFERENCES = "https://placeholder.invalid/preferences"
 UNSUBSCRIBE = "https://placeholder.invalid/unsubscribe"
 SUMMARY_CHARS = 300
+LEAD_SUMMARY_CHARS = 700
 
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
@@ -46,26 +48,41 @@ def render_digest(
     chosen: list[str],
     frequency: str,
     edition: str,
+    desk: Desk | None = None,
 ) -> Rendered:
-    """One rendering, shared by every subscriber with these topics, frequency and stories."""
+    """One rendering, shared by every subscriber with these topics, frequency, stories and decisions.
+
+    The editors' lead story comes first, larger, when the digest contains it; their note for the
+    edition opens the digest and a topic's note opens that topic's section, in both parts.
+    """
     zone = ZoneInfo(settings.digest.timezone)
-    groups = [
-        {
-            "name": topic_names.get(topic, topic),
-            "stories": [
-                {
-                    "title": story.title,
-                    "link": story.link,
-                    "sources": ", ".join(story.sources),
-                    "date": story.published_at.astimezone(zone).strftime("%-d %b %Y"),
-                    "summary": clip(story.summary, SUMMARY_CHARS),
-                    "topics": ", ".join(topic_names.get(t, t) for t in topic_names if t in story.topics),
-                }
-                for story in stories
-            ],
+    notes = desk.notes if desk else {}
+
+    def story_context(story: Candidate, chars: int = SUMMARY_CHARS) -> dict[str, object]:
+        return {
+            "title": story.title,
+            "link": story.link,
+            "sources": ", ".join(story.sources),
+            "date": story.published_at.astimezone(zone).strftime("%-d %b %Y"),
+            "summary": clip(story.summary, chars),
+            "topics": ", ".join(topic_names.get(t, t) for t in topic_names if t in story.topics),
         }
-        for topic, stories in selection.groups
-    ]
+
+    lead_id = desk.lead if desk else None
+    lead = next((story for _t, stories in selection.groups for story in stories if story.id == lead_id), None)
+    groups = []
+    for topic, stories in selection.groups:
+        rest = [story_context(story) for story in stories if story.id != lead_id]
+        if rest or notes.get(topic):
+            note = notes.get(topic, "")
+            groups.append(
+                {
+                    "name": topic_names.get(topic, topic),
+                    "stories": rest,
+                    "note_html": note_html(note),
+                    "note_text": note_text(note),
+                }
+            )
     subject = digest_subject(topic_names, selection, chosen)
     context = {
         "subject": subject,
@@ -73,6 +90,9 @@ def render_digest(
         "frequency": frequency,
         "edition_label": edition_label(edition),
         "groups": groups,
+        "lead": story_context(lead, LEAD_SUMMARY_CHARS) if lead else None,
+        "note_html": note_html(notes.get("", "")),
+        "note_text": note_text(notes.get("", "")),
         "chosen": ", ".join(topic_names.get(t, t) for t in chosen),
         "preferences_url": PREFERENCES,
         "unsubscribe_url": UNSUBSCRIBE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -60,21 +60,36 @@ def select_stories(
     chosen: Collection[str],
     since: datetime,
     per_topic: int,
+    *,
+    exclude: Collection[int] = (),
+    also: Collection[int] = (),
 ) -> Selection:
+    """``exclude``: stories editors took out of the edition; ``also``: stories offered again however
+    old their first sighting (excluded from an earlier edition and kept for the next)."""
     wanted = [topic for topic in topic_order if topic in chosen]
-    taken: set[int] = set()
+    taken: set[int] = set(exclude)
     groups = []
     for topic in wanted:
         stories: list[Candidate] = []
         for story in candidates:
             if len(stories) >= per_topic:
                 break
-            if topic in story.topics and story.first_seen_at > since and story.id not in taken:
+            fresh = story.first_seen_at > since or story.id in also
+            if topic in story.topics and fresh and story.id not in taken:
                 stories.append(story)
                 taken.add(story.id)
         if stories:
             groups.append((topic, tuple(stories)))
     return Selection(tuple(groups))
+
+
+def regroup(
+    topic_order: Sequence[str], chosen: list[Candidate], topics: Collection[str], exclude: Collection[int] = ()
+) -> Selection:
+    """Stories already chosen for a delivery, grouped again under the subscriber's topics, without
+    those editors excluded since."""
+    chosen = sorted((c for c in chosen if c.id not in exclude), key=lambda c: (c.published_at, c.id), reverse=True)
+    return select_stories(chosen, topic_order, topics, datetime.min.replace(tzinfo=UTC), max(len(chosen), 1))
 
 
 def _candidates(session: Session, stories: Sequence[Story], keep_untagged: bool = False) -> list[Candidate]:

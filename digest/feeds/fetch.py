@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from digest.config import FeedSettings
+from digest.failures import describe_error
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -103,7 +104,7 @@ async def fetch_feed(client: httpx.AsyncClient, request: FetchRequest, settings:
     except httpx.TooManyRedirects:
         return FetchResult(request, error=f"more than {settings.max_redirects} redirects (a redirect loop?)")
     except httpx.ConnectError as exc:
-        return FetchResult(request, error=f"cannot connect: {exc or type(exc).__name__}")
+        return FetchResult(request, error=f"cannot connect: {describe_error(exc)}")
     except httpx.InvalidURL as exc:
         return FetchResult(request, error=f"invalid URL: {exc}")
     except (httpx.HTTPError, httpx.StreamError) as exc:

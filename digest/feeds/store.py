@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Table, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from digest.db.bulk import insert_many
 from digest.db.locks import lock_for_transaction
 from digest.feeds.models import Feed, Story, StorySource
-from digest.feeds.parse import ParsedEntry
+
+if TYPE_CHECKING:
+    # Only for annotations: reading the feeds list must not load the parser (feedparser).
+    from digest.feeds.parse import ParsedEntry
 
 T = TypeVar("T")
 _CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit

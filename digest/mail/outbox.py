@@ -8,7 +8,7 @@ until ``reclaim_stale`` puts it back in the queue.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,15 +85,17 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def claim(session: Session, worker: str, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to ``limit`` due rows for this worker; no other worker can take them too."""
-    query = (
-        select(Delivery)
-        .where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+def claim(
+    session: Session, worker: str, now: datetime, limit: int, skip_editions: Collection[str] = ()
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this worker; no other worker can take them too.
+
+    Rows of ``skip_editions`` (editions an editor holds) stay queued.
+    """
+    query = select(Delivery).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
+    if skip_editions:
+        query = query.where(Delivery.edition.not_in(list(skip_editions)))
+    query = query.order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
     for row in rows:
         row.state, row.claimed_at, row.claimed_by, row.updated_at = "sending", now, worker, now
@@ -173,6 +175,15 @@ def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
+    )
+
+
+def mark_empty(session: Session, delivery_id: int, now: datetime) -> None:
+    """Nothing left to send once editors' exclusions apply: final, like an edition with nothing new."""
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(state="empty", story_ids="[]", claimed_at=None, claimed_by=None, updated_at=now)
     )
 
 

@@ -90,6 +90,11 @@ class SmtpTransport:
             smtp.login(self.username, self.password or "")
         return smtp
 
+    def check(self) -> None:
+        """Connect and sign in once, and keep the connection; raises what went wrong, unwrapped."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+
     def send(self, message: EmailMessage) -> None:
         self._deliver(lambda smtp: smtp.send_message(message))
 

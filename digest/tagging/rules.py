@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digest.failures import OperatorError
 from digest.tagging.index import WORDS, Phrase, PhraseIndex
 
 FIELDS = ("title", "summary", "content")
@@ -26,7 +27,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _WORD_SPLIT = re.compile(r"[\s\-]+")
 
 
-class RulesError(Exception):
+class RulesError(OperatorError):
     """The rules file is missing or wrong; the message names the file, topic and rule."""
 
 

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
-from digest.web import editor_auth, editor_pages, editor_preview, preferences, subscribe, unsubscribe
+from digest.web import editor_auth, editor_editions, editor_pages, editor_preview, preferences, subscribe, unsubscribe
 from digest.web.common import FormExpired, LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
@@ -39,6 +39,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_auth.router)
     app.include_router(editor_pages.router)
     app.include_router(editor_preview.router)
+    app.include_router(editor_editions.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -1,17 +1,17 @@
-"""The editor's digest preview: a subscriber's (or a topics and frequency choice's) digest exactly as
-it would be sent now, with its headers, its text part, and its HTML part in a sandboxed frame.
+"""The editor's digest preview: a subscriber's next digest (saying which edition, and whether they
+already received the current one), or what a topic group gets in the current edition with the
+editors' lead, notes and exclusions; its headers, its text part, and its HTML part in a sandboxed frame.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from digest.db.engine import session_scope
-from digest.digests.build import preview_for_choice, preview_message
+from digest.digests.preview import Preview, preview_for_choice, preview_message
 from digest.subscribers.privacy import InvalidEmail, normalise_email
 from digest.web.common import NO_STORE, WebState, state
 from digest.web.editor_auth import render_console, require_editor
@@ -32,7 +32,7 @@ HEADERS = (
 FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
 
 
-def _message(request: Request, web: WebState) -> tuple[EmailMessage | None, str | None]:
+def _message(request: Request, web: WebState) -> tuple[Preview | None, str | None]:
     params = request.query_params
     now = datetime.now(UTC)
     if params.get("email"):
@@ -54,7 +54,8 @@ def preview(request: Request) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
-    message, error = _message(request, web)
+    found, error = _message(request, web)
+    message = found.message if found else None
     headers = [(name, str(message[name])) for name in HEADERS if message is not None and message[name]]
     text_part = message.get_body(("plain",)) if message is not None else None
     page = render_console(
@@ -62,6 +63,7 @@ def preview(request: Request) -> HTMLResponse:
         editor,
         "preview",
         error=error,
+        found=found,
         headers=headers,
         text=str(text_part.get_content()) if text_part is not None else None,
         frame=f"/editor/preview/html?{request.url.query}" if message is not None else None,
@@ -79,7 +81,8 @@ def preview_html(request: Request) -> HTMLResponse:
     web = state(request)
     with session_scope(web.engine) as session:
         require_editor(request, session)
-    message, error = _message(request, web)
+    found, error = _message(request, web)
+    message = found.message if found else None
     html_part = message.get_body(("html",)) if message is not None else None
     body = str(html_part.get_content()) if html_part is not None else f"<p>{error or 'Nothing to show.'}</p>"
     return HTMLResponse(

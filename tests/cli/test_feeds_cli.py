@@ -22,7 +22,7 @@ def run(database_url: str, *args: str, env: dict[str, str] | None = None) -> Res
 def test_commands_refuse_a_database_never_created(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     result = run(url, "feeds", "list")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "has not been created yet: run 'digest db upgrade' first" in result.output
     assert "Traceback" not in result.output
     upgraded = run(url, "db", "upgrade")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from digest.db.base import Base
 from digest.db.engine import make_engine
@@ -23,6 +23,33 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 
 def test_schema_is_at_head_and_accepted(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
+    check_schema(engine)
+
+
+def test_the_revisions_read_from_the_files_are_alembics() -> None:
+    """The schema check reads revision ids without loading Alembic; they must be the ones Alembic sees."""
+    from alembic.script import ScriptDirectory
+
+    from digest.db.migrate import MIGRATIONS, known_revisions
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert known_revisions() == {revision.revision for revision in script.walk_revisions()}
+    assert head_revision() == script.get_current_head()
+
+
+def test_a_schema_behind_or_ahead_of_the_code_is_refused(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    with pytest.raises(SchemaError, match=f"is at schema revision 0001, this version needs {head_revision()}"):
+        check_schema(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_newer'"))
+    with pytest.raises(SchemaError, match="revision ffff_newer, which this version of digest does not know"):
+        check_schema(engine)
+    with pytest.raises(SchemaError, match="does not know"):
+        upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
     check_schema(engine)
 
 

@@ -1,0 +1,104 @@
+"""The console's edition desk and deliveries view over real HTTP requests, on a real database."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from digest.config import Settings
+from digest.db.engine import session_scope
+from digest.digests import edition_store
+from digest.digests.build import plan_edition
+from digest.digests.editions import edition_for
+from digest.feeds.models import Story
+from digest.tagging.rules import Ruleset
+from tests.digests.helpers import ingest, rss, subscribe
+from tests.web.test_editor import csrf, editor_client  # noqa: F401  (fixture)
+
+NEWS = rss(
+    ("Court jails man who cloned his boss's voice with a deepfake", "https://wire.example/1", "<p>AI tool.</p>"),
+    ("Deepfake robocall of the mayor investigated", "https://wire.example/5", "<p>Voters misled.</p>"),
+)
+
+
+def test_desk_pages_refuse_anonymous_visitors(client: TestClient) -> None:
+    for path in (
+        "/editor/editions",
+        "/editor/editions/2026-12-01",
+        "/editor/deliveries",
+        "/editor/deliveries/subscriber/1",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"] == "/editor/login", path
+    assert client.post("/editor/editions/2026-12-01/approve", data={"csrf": "x"}).status_code == 403
+
+
+def test_an_editor_works_an_edition_and_reads_its_deliveries(
+    editor_client: TestClient,  # noqa: F811
+    engine: Engine,
+    web_settings: Settings,
+    ruleset: Ruleset,
+) -> None:
+    now = datetime.now(UTC)
+    subscribe(engine, web_settings, "deep@example.org", ["deepfakes"], "daily", now - timedelta(days=1), ruleset)
+    ingest(engine, ruleset, NEWS, now)
+    today = edition_for("daily", now, "UTC").partition(":")[2]
+    listing = editor_client.get("/editor/editions")
+    assert listing.status_code == 200 and f'href="/editor/editions/{today}"' in listing.text
+    page = editor_client.get(f"/editor/editions/{today}")
+    assert "Deepfake robocall of the mayor investigated" in page.text and "planned" in page.text
+    token = csrf(page.text)
+    with session_scope(engine) as s:
+        story = s.scalar(select(Story.id).where(Story.title.contains("cloned his boss")))
+    assert story is not None
+    answer = editor_client.post(f"/editor/editions/{today}/exclude", data={"csrf": token, "story": str(story)})
+    assert answer.status_code == 303
+    shown = editor_client.get(answer.headers["location"])
+    assert f"Story {story} excluded." in shown.text and "Include again" in shown.text
+    refused = editor_client.post(f"/editor/editions/{today}/lead", data={"csrf": token, "story": str(story)})
+    assert "is excluded from edition" in editor_client.get(refused.headers["location"]).text
+    note = editor_client.post(
+        f"/editor/editions/{today}/note", data={"csrf": token, "body": "Hello *readers*", "topic": "deepfakes"}
+    )
+    assert "Note for deepfakes saved." in editor_client.get(note.headers["location"]).text
+    bad = editor_client.post(f"/editor/editions/{today}/note", data={"csrf": token, "body": "x", "topic": "cats"})
+    assert "unknown topic &#39;cats&#39;" in editor_client.get(bad.headers["location"]).text
+    forged = editor_client.post(f"/editor/editions/{today}/approve", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    approved = editor_client.post(f"/editor/editions/{today}/approve", data={"csrf": token})
+    assert (
+        "Approved: the edition goes out at the next send or retry tick."
+        in editor_client.get(approved.headers["location"]).text
+    )
+    with session_scope(engine) as s:
+        edition = edition_store.by_key(s, f"daily:{today}")
+        assert edition is not None and edition.state == "approved"
+        assert [d.action for d in edition_store.decisions(s, edition.id)] == ["exclude", "note", "approve"]
+    page = editor_client.get(f"/editor/editions/{today}").text
+    assert "alice</strong> exclude" in page and "alice</strong> approve" in page
+
+    # The topic group preview applies the exclusion and the note, and says what it shows.
+    preview = editor_client.get("/editor/preview", params={"topics": "deepfakes", "frequency": "daily"})
+    assert "What readers of Deepfakes get in the daily edition of" in preview.text
+    assert "1 new story on Deepfakes" in preview.text and "cloned his boss" not in preview.text
+    assert "Hello readers" in preview.text  # the note, in the text part
+
+    plan_edition(engine, web_settings, ruleset, now)
+    from digest.digests.deliver import deliver_queued
+    from digest.subscribers.links import make_signer
+
+    assert deliver_queued(engine, web_settings, ruleset, make_signer(web_settings, engine)).sent == 1
+    reader = editor_client.get("/editor/preview", params={"email": "deep@example.org"}).text
+    assert "This reader already received the daily edition of" in reader and "This is their next digest" in reader
+
+    deliveries = editor_client.get("/editor/deliveries")
+    assert "deep@example.org" not in deliveries.text  # never a bulk list of addresses
+    found = editor_client.get("/editor/deliveries", params={"q": "deep"})
+    link = re.search(r'href="(/editor/deliveries/subscriber/\d+)"', found.text)
+    assert link is not None
+    history = editor_client.get(link.group(1)).text
+    assert "Deliveries to deep@example.org" in history and f">{today}</a></td><td>sent</td>" in history
+    assert "<li>Deepfake robocall of the mayor investigated</li>" in history and "cloned his boss" not in history
