@@ -111,6 +111,7 @@ class DeliverySettings(_Section):
     max_attempts: int = Field(default=5, ge=1)
     retry_minutes: int = Field(default=5, ge=1)  # first retry; each later one waits twice as long
     claim_timeout_minutes: int = Field(default=10, ge=1)  # a "sending" row older than this is retried
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)  # a silent SMTP server: give up, retry later
     max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
 
 

@@ -38,6 +38,8 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
     """Deliver the current edition to every confirmed subscriber who has not received it."""
     now = parse_now(now_text)
     engine, ruleset = app.engine(), app.ruleset()
+    # The clock runs on from --now: retries and abandoned claims fall due as they would at that time.
+    offset = now - datetime.now(UTC)
     if not dry_run:
         # An unreachable server is one message now, not every digest queued for a retry.
         check_transport(app.settings.mail_url)
@@ -63,6 +65,7 @@ def send(app: AppContext, dry_run: bool, now_text: str | None) -> None:
             signer,
             on_start=lambda n: progress.update(task, total=n),
             on_message=lambda _outcome: progress.advance(task),
+            clock=lambda: datetime.now(UTC) + offset,
         )
     with session_scope(engine) as session:
         settle(session, now)

@@ -1,8 +1,9 @@
 """Delivering queued digests: claim rows, render (shared per group), send over several reused
 connections at a bounded rate, and record each outcome in its own transaction.
 
-An unsubscribe between queueing and sending wins: unsubscribing cancels the queued rows at once, and
-the status of every subscriber in a claimed batch is read again just before the batch is sent.
+An unsubscribe between queueing and sending wins: unsubscribing cancels every row not yet handed to
+the mail server, queued or claimed, and each row is handed over (``outbox.hand_over``, one indexed
+single-row update) just before its message goes out, so a row cancelled a moment earlier is skipped.
 Temporary failures (4xx, dropped connections) are retried with exponential backoff; permanent ones
 (5xx) fail the row and count against the address.
 """
@@ -43,6 +44,8 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     retrying: int = 0
+    # Digests cancelled while this run went on (queued or claimed), as the database has them: most are
+    # cancelled by the unsubscribe itself, in the web app, not by this sender.
     cancelled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -90,21 +93,26 @@ def deliver_queued(
     stop: threading.Event | None = None,
     on_start: Callable[[int], None] | None = None,
     on_message: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeliveryReport:
     """Send every due queued delivery; returns what happened.
 
     When ``stop`` is set (shutdown), the message in hand is finished and the rest of the claimed batch
-    goes straight back to the queue for the next run.
+    goes straight back to the queue for the next run. ``clock`` (default: the real time) decides what is
+    due: retries whose time has come, claims older than ``delivery.claim_timeout_minutes``.
     """
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    clock = clock or _utcnow
     report = DeliveryReport()
+    # Unsubscribes stamp their cancellations with the real time, this sender with its clock.
+    since = min(clock(), _utcnow())
     with session_scope(engine) as session:
         timeout = timedelta(minutes=settings.delivery.claim_timeout_minutes)
-        reclaimed = outbox.reclaim_stale(session, datetime.now(UTC), timeout)
+        reclaimed = outbox.reclaim_stale(session, clock(), timeout)
         if reclaimed:
             log.warning("%d deliveries were left 'sending' by a stopped sender: queued again", reclaimed)
         if on_start:
-            on_start(outbox.waiting(session, datetime.now(UTC)))
+            on_start(outbox.waiting(session, clock()))
     names = {t.slug: t.name for t in ruleset.topics}
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
@@ -115,27 +123,34 @@ def deliver_queued(
     def send(item: Outgoing) -> None:
         if stop is not None and stop.is_set():
             with session_scope(engine) as session:
-                outbox.release(session, item.delivery_id, datetime.now(UTC))
+                outbox.release(session, item.delivery_id, clock())
             return
         if not hasattr(local, "transport"):
-            local.transport = open_transport(settings.mail_url)
+            local.transport = open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
             transports.append(local.transport)
-        outcome = _send_one(engine, settings, local.transport, item, limit)
-        report.add(outcome)
+        outcome = _send_one(engine, settings, local.transport, item, limit, worker, clock)
+        if outcome != "cancelled":  # counted from the database at the end, with those never claimed
+            report.add(outcome)
         if on_message:
             on_message(outcome)
 
     try:
         with ThreadPoolExecutor(max_workers=settings.delivery.connections, thread_name_prefix="digest-smtp") as pool:
             while stop is None or not stop.is_set():
-                batch = _prepare_batch(engine, settings, ruleset, signer, worker, names, renderings, stories, report)
+                batch = _prepare_batch(engine, settings, ruleset, signer, worker, names, renderings, stories, clock)
                 if batch is None:
                     break
                 list(pool.map(send, batch))
     finally:
         for transport in transports:
             transport.close()
+    with session_scope(engine) as session:
+        report.cancelled = outbox.cancelled_since(session, since)
     return report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _prepare_batch(
@@ -147,10 +162,10 @@ def _prepare_batch(
     names: dict[str, str],
     renderings: dict[tuple[object, ...], Rendered],
     stories: dict[int, Candidate],
-    report: DeliveryReport,
+    clock: Callable[[], datetime],
 ) -> list[Outgoing] | None:
     """Claim the next rows and build their messages; None when nothing is due."""
-    now = datetime.now(UTC)
+    now = clock()
     with session_scope(engine) as session:
         claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
         if not claimed:
@@ -166,7 +181,6 @@ def _prepare_batch(
             person = people.get(row.subscriber_id)
             if person is None or person.status != "confirmed":
                 outbox.mark_cancelled(session, row.id, now)
-                report.add("cancelled")
                 continue
             desk = desks[row.edition]
             chosen = [stories[i] for i in row.story_ids if i in stories]
@@ -192,22 +206,32 @@ def _prepare_batch(
 
 
 def _send_one(
-    engine: Engine, settings: Settings, transport: FileOutbox | SmtpTransport, item: Outgoing, limit: RateLimit
+    engine: Engine,
+    settings: Settings,
+    transport: FileOutbox | SmtpTransport,
+    item: Outgoing,
+    limit: RateLimit,
+    worker: str,
+    clock: Callable[[], datetime],
 ) -> str:
     limit.wait()
+    # The last look before the message leaves: an unsubscribe since the batch was claimed has
+    # cancelled the row, and then this update finds nothing to hand over.
+    with session_scope(engine) as session:
+        if not outbox.hand_over(session, item.delivery_id, worker, clock()):
+            return "cancelled"
     try:
         transport.send_raw(settings.mail.from_address, item.recipient, item.data)
     except DeliveryError as exc:
-        return _record_failure(engine, settings, item, exc)
+        return _record_failure(engine, settings, item, exc, clock())
     with session_scope(engine) as session:
-        outbox.mark_sent(session, item.delivery_id, item.message_id, datetime.now(UTC))
+        outbox.mark_sent(session, item.delivery_id, item.message_id, clock())
         if item.had_failures:
             subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
     return "sent"
 
 
-def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError) -> str:
-    now = datetime.now(UTC)
+def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError, now: datetime) -> str:
     attempts = item.attempts + 1
     with session_scope(engine) as session:
         if exc.permanent or attempts >= settings.delivery.max_attempts:

@@ -3,6 +3,14 @@
 Claiming is atomic: on PostgreSQL rows are taken with SELECT ... FOR UPDATE SKIP LOCKED, so several
 senders never take the same row; SQLite has a single writer. A row whose sender died stays "sending"
 until ``reclaim_stale`` puts it back in the queue.
+
+Single-row updates skip the ORM's synchronisation of loaded objects (none are loaded in those short
+transactions): on the sending path that halves their cost.
+
+A claimed row is handed over one by one: ``hand_over`` stamps ``sent_at`` on a row that is still
+"sending" just before its message goes to the mail server, and an unsubscribe cancels every row not
+stamped yet (``cancel_unsent``). Both are single-row writes the database orders, so each row is either
+cancelled or handed over, never both; a stamped row is in flight until its outcome is recorded.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -80,9 +88,29 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.state == "sending", Delivery.claimed_at < now - timeout)
-        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) -> bool:
+    """Mark a claimed row as going to the mail server now; False when it was cancelled (or taken back)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Seen by every other transaction at once, without waiting for the disk: lost only if the
+        # server itself crashes, and then the row is simply in flight again, as after any crash.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == "sending",
+            Delivery.claimed_by == worker,
+            Delivery.sent_at.is_(None),
+        )
+        .values(sent_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(
@@ -115,6 +143,7 @@ def mark_sent(session: Session, delivery_id: int, message_id: str, now: datetime
             updated_at=now,
             last_error=None,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -129,8 +158,10 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
             next_attempt_at=when,
             claimed_at=None,
             claimed_by=None,
+            sent_at=None,
             updated_at=now,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -138,7 +169,8 @@ def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, updated_at=now)
+        .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, sent_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -160,14 +192,36 @@ def deliveries_of(session: Session, subscriber_id: int) -> list[Delivery]:
     return list(session.scalars(select(Delivery).where(Delivery.subscriber_id == subscriber_id).order_by(Delivery.id)))
 
 
-def cancel_queued(session: Session, subscriber_id: int, now: datetime) -> int:
-    """An unsubscribe wins over digests already waiting: they will not be sent."""
+def cancel_unsent(session: Session, subscriber_id: int, now: datetime) -> int:
+    """An unsubscribe wins over digests not yet handed to the mail server, queued or claimed."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "queued")
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.state.in_(("queued", "sending")),
+            Delivery.sent_at.is_(None),
+        )
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def in_flight(session: Session, subscriber_id: int) -> int:
+    """Digests to this subscriber being handed to the mail server right now."""
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.state == "sending", Delivery.sent_at.is_not(None))
+    )
+    return session.scalar(query) or 0
+
+
+def cancelled_since(session: Session, since: datetime) -> int:
+    """Deliveries cancelled (by an unsubscribe, or found unsubscribed when claimed) since that time."""
+    query = (
+        select(func.count()).select_from(Delivery).where(Delivery.state == "cancelled", Delivery.updated_at >= since)
+    )
+    return session.scalar(query) or 0
 
 
 def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
@@ -175,6 +229,7 @@ def mark_cancelled(session: Session, delivery_id: int, now: datetime) -> None:
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(state="cancelled", last_error="not sent: unsubscribed before sending", updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -192,5 +247,6 @@ def release(session: Session, delivery_id: int, now: datetime) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.state == "sending")
-        .values(state="queued", claimed_at=None, claimed_by=None, updated_at=now)
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
     )

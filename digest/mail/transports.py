@@ -17,8 +17,8 @@ import smtplib
 import ssl
 import tempfile
 import uuid
-from collections.abc import Callable
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -80,6 +80,7 @@ class SmtpTransport:
         smtp: smtplib.SMTP
         if self.tls:
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp.ehlo()
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             smtp.ehlo()
@@ -96,41 +97,78 @@ class SmtpTransport:
             self._smtp = self._connect()
 
     def send(self, message: EmailMessage) -> None:
-        self._deliver(lambda smtp: smtp.send_message(message))
+        """One message to its one ``To`` address, from the address in its ``From``."""
+        (_name, sender), (_to, recipient) = getaddresses([str(message["From"]), str(message["To"])])
+        self.send_raw(sender, recipient, message.as_bytes())
 
     def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
-        """Send bytes that are already a whole message (sender: the envelope address)."""
+        """Send bytes that are already a whole message (sender: the envelope address).
+
+        Step by step rather than ``sendmail``, so a refusal leaves the connection ready for the next
+        message, and a connection found closed before anything was handed over is simply reopened."""
         # smtplib passes bytes through as they are, and SMTP lines end in CRLF.
         wire = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        self._deliver(lambda smtp: smtp.sendmail(sender, [recipient], wire))
-
-    def _deliver(self, action: Callable[[smtplib.SMTP], dict[str, tuple[int, bytes]]]) -> None:
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            refused = action(self._smtp)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            raise DeliveryError(
-                f"recipient refused: {code} {reply.decode(errors='replace')}", permanent=code >= 500
-            ) from None
+            smtp = self._envelope(sender, recipient, len(wire))
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                self._after_refusal(code)
+                raise DeliveryError(f"recipient refused: {code} {_text(reply)}", permanent=code >= 500)
+            code, reply = smtp.data(wire)
+            if code != 250:  # smtplib raises for most answers; this is the rest
+                self._after_refusal(code)
+                raise DeliveryError(f"SMTP {code} {_text(reply)}", permanent=code >= 500)
         except smtplib.SMTPResponseException as exc:
             self._drop()
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise DeliveryError(f"SMTP {exc.smtp_code} {text}", permanent=exc.smtp_code >= 500) from None
+            raise DeliveryError(
+                f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
-        if refused:
-            code, reply = next(iter(refused.values()))
-            raise DeliveryError(f"recipient refused: {code} {reply.decode(errors='replace')}", permanent=code >= 500)
+
+    def _envelope(self, sender: str, recipient: str, size: int) -> smtplib.SMTP:
+        """A connection with MAIL FROM accepted. A reused connection the server has closed meanwhile
+        (idle timeout, or a 421 on the last message) is opened again: nothing was handed over yet."""
+        reused = self._smtp is not None
+        for _ in range(2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            smtp = self._smtp
+            options = [f"size={size}"] if smtp.has_extn("size") else []
+            if not (sender + recipient).isascii():
+                options.append("SMTPUTF8")
+            try:
+                code, reply = smtp.mail(sender, options)
+            except smtplib.SMTPNotSupportedError as exc:
+                raise DeliveryError(f"the server cannot take this address: {exc}", permanent=True) from None
+            except (smtplib.SMTPServerDisconnected, OSError):
+                self._drop()
+                if not reused:
+                    raise
+                reused = False
+                continue
+            if code != 250:
+                self._after_refusal(code)
+                raise DeliveryError(f"sender refused: {code} {_text(reply)}", permanent=code >= 500)
+            return smtp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _after_refusal(self, code: int) -> None:
+        """Reset the transaction so the connection can carry the next message; 421 means it is closing."""
+        if code == 421 or self._smtp is None:
+            self._drop()
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
 
     def _drop(self) -> None:
         if self._smtp is not None:
-            try:
-                self._smtp.close()
-            finally:
-                self._smtp = None
+            smtp, self._smtp = self._smtp, None
+            with contextlib.suppress(OSError):
+                smtp.close()
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -139,8 +177,13 @@ class SmtpTransport:
             self._smtp = None
 
 
-def open_transport(url: str) -> FileOutbox | SmtpTransport:
-    """The transport a mail URL names; raises ValueError for a URL it cannot use."""
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def open_transport(url: str, timeout: float = 30.0) -> FileOutbox | SmtpTransport:
+    """The transport a mail URL names (``timeout``: seconds an SMTP server may stay silent);
+    raises ValueError for a URL it cannot use."""
     parts = urlsplit(url)
     if parts.scheme == "file":
         path = unquote(parts.netloc + parts.path)  # file://var/outbox is relative, file:///srv/out absolute
@@ -150,7 +193,7 @@ def open_transport(url: str) -> FileOutbox | SmtpTransport:
     if parts.scheme in ("smtp", "smtps"):
         if not parts.hostname:
             raise ValueError(f"mail URL {url!r} names no host")
-        return SmtpTransport(url)
+        return SmtpTransport(url, timeout)
     raise ValueError(f"mail URL {url!r}: use file:///path/to/outbox, smtp://host:port or smtps://host:port")
 
 

@@ -7,14 +7,17 @@ the mail that goes to the address itself differs, so the form cannot be used to 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
+from digest.db.engine import session_scope
 from digest.mail import outbox
 from digest.subscribers import store
 from digest.subscribers.models import FREQUENCIES, Subscriber
@@ -166,12 +169,30 @@ def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: date
     """Stop all mail to this address at once; False when it was already unsubscribed."""
     if subscriber.status == "unsubscribed":
         return False
+    # Digests first: a sender records its outcomes in the same order (delivery, then subscriber).
+    outbox.cancel_unsent(session, subscriber.id, now)
     subscriber.status = "unsubscribed"
     subscriber.unsubscribed_at = now
     store.suppress(session, address_hash(session, subscriber.email), "unsubscribed", now)
     store.record_consent(session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version)
-    outbox.cancel_queued(session, subscriber.id, now)
     return True
+
+
+def wait_for_mail_in_flight(engine: Engine, subscriber_id: int, timeout: float) -> bool:
+    """After an unsubscribe is committed: wait until no digest to this reader is half handed over.
+
+    A digest the sender had already started handing to the mail server could still arrive after the
+    reader was told they are unsubscribed; answering only once it is through keeps that promise.
+    False when the wait ran out (a stalled mail server): the unsubscribe stands either way.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(engine) as session:
+            if not outbox.in_flight(session, subscriber_id):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
 
 
 def needs_policy_acceptance(settings: Settings, subscriber: Subscriber) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.subscribers.models import AppSecret, ConsentEvent, Subscriber, SubscriberTopic, Suppression, ThrottleEvent
@@ -14,12 +16,15 @@ from digest.subscribers.models import AppSecret, ConsentEvent, Subscriber, Subsc
 
 def installation_secret(session: Session, name: str) -> str:
     """A secret made once for this installation (by the migration, or here if it is missing)."""
-    row = session.get(AppSecret, name)
-    if row is None:
-        row = AppSecret(name=name, value=secrets.token_hex(32))
-        session.add(row)
-        session.flush()
-    return row.value
+    value = session.scalar(select(AppSecret.value).where(AppSecret.name == name))
+    if value is None:
+        # Two requests may find it missing at once: the first one's secret is kept, for both.
+        dialect = session.get_bind().dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(AppSecret).on_conflict_do_nothing()
+        session.execute(statement, {"name": name, "value": secrets.token_hex(32)})
+        value = session.scalar(select(AppSecret.value).where(AppSecret.name == name))
+    assert value is not None
+    return value
 
 
 def by_email(session: Session, email: str) -> Subscriber | None:

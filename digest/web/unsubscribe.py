@@ -32,6 +32,8 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     with session_scope(web.engine) as session:
         subscriber = subscriber_from(session, web, "unsubscribe", token)
         signup.unsubscribe(session, subscriber, "one-click", datetime.now(UTC))
+    # "Not even a digest already on its way" holds once a message being handed over is through.
+    signup.wait_for_mail_in_flight(web.engine, subscriber.id, 2 * web.settings.delivery.smtp_timeout_seconds)
     return message_page(
         request,
         "You are unsubscribed",

@@ -44,3 +44,14 @@ def test_send_and_preview(database_url: str, feed_server: FeedServer, tmp_path: 
     assert "children's data" in text_of(by_reader["kids@example.org"])
     again = run(database_url, "send", env=env)
     assert "sent 0" in again.output and len(messages(tmp_path / "outbox")) == 2
+
+
+def test_send_as_of_another_time(database_url: str, tmp_path: Path) -> None:
+    env = {"DIGEST_TOPICS_FILE": str(TOPICS), "DIGEST_MAIL_URL": f"file://{tmp_path}/outbox"}
+    added = run(database_url, "subscribers", "add", "deep@example.org", "--topics", "deepfakes", "--confirmed", env=env)
+    assert added.exit_code == 0
+    wrong = run(database_url, "send", "--now", "next tuesday", env=env)
+    assert wrong.exit_code == 2 and "Traceback" not in wrong.output
+    assert "--now 'next tuesday' is not an ISO time" in wrong.output
+    dry = run(database_url, "send", "--dry-run", "--now", "2031-03-05T09:00", env=env)  # no offset: UTC
+    assert dry.exit_code == 0 and "editions daily 2031-03-05, weekly 2031-W10" in dry.output

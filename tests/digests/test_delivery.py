@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, update
 
 from digest.config import DeliverySettings, Settings
@@ -16,13 +17,14 @@ from digest.digests.deliver import deliver_queued
 from digest.mail import outbox
 from digest.mail.models import Delivery
 from digest.mail.transports import FileOutbox
+from digest.subscribers import signup
 from digest.subscribers import store as subscribers
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from tests.digests.helpers import ingest, rss, subscribe
 from tests.inert import mail_problems
 from tests.mailbox import html_of, messages, text_of
-from tests.smtpserver import SmtpServer
+from tests.smtpserver import SmtpServer, SmtpSink
 
 DAY0 = datetime(2026, 10, 5, 8, tzinfo=UTC)
 NEWS = rss(("Court bans nudify apps", "https://wire.example/1", "<p>Deepfake images of pupils.</p>"))
@@ -106,7 +108,7 @@ def test_a_crash_loses_nothing_and_repeats_at_most_what_was_in_flight(
     readers = [f"r{i}@example.org" for i in range(10)]
     newsroom(engine, settings, ruleset, readers)
     crashing = CrashingOutbox(folder, crash_at=4)
-    monkeypatch.setattr(deliver_module, "open_transport", lambda url: crashing)
+    monkeypatch.setattr(deliver_module, "open_transport", lambda url, timeout: crashing)
     with pytest.raises(KeyboardInterrupt):
         deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
     assert len(messages(folder)) == 3
@@ -161,3 +163,39 @@ def test_what_arrives_over_smtp_is_signed_and_inert(
     assert mail_problems(html) == []
     for forbidden in ("<script", "javascript:", "onclick", "tracker.example"):
         assert forbidden not in html.lower() and forbidden not in text.lower()
+
+
+class UnsubscribingSink(SmtpSink):
+    """When the first digest arrives, some readers further on in the same claimed batch unsubscribe."""
+
+    def __init__(self, engine: Engine, leaving: list[str]) -> None:
+        super().__init__()
+        self.engine, self.leaving = engine, leaving
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self.received:
+            with session_scope(self.engine) as s:
+                for email in self.leaving:
+                    person = subscribers.by_email(s, email)
+                    assert person is not None
+                    signup.unsubscribe(s, person, "one-click", datetime.now(UTC))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_an_unsubscribe_during_the_send_stops_digests_already_claimed(
+    engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        mail_url=smtp_server.url,
+        secret_key="k",
+        delivery=DeliverySettings(connections=1),
+    )
+    readers = [f"r{i}@example.org" for i in range(10)]
+    newsroom(engine, settings, ruleset, readers)
+    smtp_server.controller.handler = smtp_server.sink = UnsubscribingSink(engine, readers[5:])
+    report = deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
+    # All ten were claimed in one batch before the first went out; the five who left get nothing.
+    assert sorted(r.recipients[0] for r in smtp_server.sink.received) == readers[:5]
+    assert (report.sent, report.cancelled) == (5, 5)
+    assert [states(engine)[r] for r in readers[5:]] == ["cancelled"] * 5

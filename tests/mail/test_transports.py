@@ -79,3 +79,25 @@ def test_header_values_cannot_carry_new_headers() -> None:
     raw = built.as_string()
     assert "\nBcc:" not in raw and built["Subject"] == "Hi Bcc: victim@example.org"
     assert header_text("a" * 500, limit=50).endswith("…")
+
+
+def test_a_connection_the_server_closed_is_reopened_before_the_next_message(smtp_server: SmtpServer) -> None:
+    transport = open_transport(smtp_server.url)
+    assert isinstance(transport, SmtpTransport)
+    transport.send(message(to="r0@example.org"))  # type: ignore[arg-type]
+    assert transport._smtp is not None and transport._smtp.sock is not None
+    transport._smtp.sock.shutdown(2)  # as after a server's idle timeout: the socket is dead, unnoticed
+    transport.send(message(to="r1@example.org"))  # type: ignore[arg-type]
+    # A 421 closes the connection: the next message goes out on a new one, not into a dead socket.
+    smtp_server.sink.refuse = {"r2@example.org": "421 4.3.2 Closing"}
+    with pytest.raises(DeliveryError) as refused:
+        transport.send(message(to="r2@example.org"))  # type: ignore[arg-type]
+    assert not refused.value.permanent and "421" in str(refused.value)
+    transport.send(message(to="r3@example.org"))  # type: ignore[arg-type]
+    transport.close()
+    assert [r.recipients for r in smtp_server.sink.received] == [
+        ["r0@example.org"],
+        ["r1@example.org"],
+        ["r3@example.org"],
+    ]
+    assert smtp_server.sink.connections == 3
