@@ -2,7 +2,8 @@
 
 Builds N local feed files (default 200 feeds x 50 entries), serves them on 127.0.0.1, and reports:
 - the time of a full poll (fetch, parse, normalise, sanitise, de-duplicate, store, commit);
-- the time feedparser.parse alone takes on the same bytes, and the ratio of the two (target <= 1.3);
+- the time feedparser.parse alone takes on the same bytes, and the ratio of the two (target <= 0.6 on
+  SQLite, <= 0.8 on PostgreSQL, whose server shares the machine's cores with the poll);
 - the time of a second poll in which every feed answers 304, as a fraction of the first.
 
     python bench/ingest.py [--feeds 200] [--entries 50] [--database-url URL]
@@ -71,6 +72,7 @@ WORDS = [
     "teams",
 ]
 ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"sqlite": 0.6, "postgresql": 0.8}  # poll / feedparser alone
 HEADLINES = [
     json.loads(line)
     for path in sorted((ROOT / "tests" / "tagging").glob("*.jsonl"))
@@ -192,7 +194,8 @@ def main() -> None:
     print(f"ingest: {args.feeds} feeds x {args.entries} entries ({total_mb:.1f} MB) on {engine.dialect.name}")
     print(f"  feedparser.parse alone      {baseline:7.2f} s  ({expected / baseline:,.0f} entries/s)")
     print(f"  digest poll, fetch->commit  {ingest:7.2f} s  ({expected / ingest:,.0f} entries/s)")
-    print(f"  ratio poll / feedparser     {ingest / baseline:7.2f}   (target <= 1.3)")
+    target = TARGETS.get(engine.dialect.name, 1.0)
+    print(f"  ratio poll / feedparser     {ingest / baseline:7.2f}   (target <= {target})")
     print(f"  second poll, all 304        {cached:7.2f} s  = {cached / ingest:.1%} of the first")
 
 

@@ -2,6 +2,16 @@
 
 Every unit of work runs inside ``with session_scope(engine) as session:``: it commits when the block
 ends normally and rolls back on any exception, so a crash never leaves half a change behind.
+
+SQLite is shared by every command started against one file (a poll from cron, an editor adding a
+feed, the web app), so its connections are set up for several writers at once: WAL (readers never
+wait for the writer), a busy timeout (a writer waits its turn instead of failing), and transactions
+that take the write lock when they begin (``BEGIN IMMEDIATE``). Without the last, a transaction that
+reads and then writes either reads outside its transaction (Python's sqlite3 starts it only at the
+first write, so two pollers both see a story missing and both insert it), or, reading inside it,
+cannot upgrade to a writer once another process has committed since its first read ("database is
+locked", which no timeout cures). Long reads that other writers must not wait for say so with
+``read_only=True``.
 """
 
 from __future__ import annotations
@@ -12,12 +22,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from digest.failures import OperatorError, describe_error
+
+# How long a SQLite writer waits for the others before giving up; a poll's transactions last
+# milliseconds, so this is only ever reached when something holds a transaction far too long.
+SQLITE_BUSY_SECONDS = 60
+_DEFERRED = "digest_sqlite_deferred"  # execution option: begin a plain (reading) SQLite transaction
 
 
 class DatabaseUnavailable(OperatorError):
@@ -25,7 +40,7 @@ class DatabaseUnavailable(OperatorError):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite, make the file's folder and turn on WAL and foreign keys."""
+    """Create an engine; for SQLite, make the file's folder and set up WAL, locking and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -37,8 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 raise DatabaseUnavailable(
                     f"cannot make the folder {folder} for the SQLite database {parsed.database}: {why}"
                 ) from None
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -84,7 +100,10 @@ _PG_WORDS = [
 ]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not start transactions on its own (at the first write, silently committing
+    # around some statements): _sqlite_begin starts every one, at the first statement.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the web app read while a poll writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -93,10 +112,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    deferred = connection.get_execution_options().get(_DEFERRED, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine, for transactions that only read: on SQLite they do not take the write lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_DEFERRED: True})
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any exception."""
-    session = Session(engine, expire_on_commit=False)
+def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any exception.
+
+    On SQLite a transaction holds the write lock from its first statement, so a reader that writes
+    later can never be refused. ``read_only`` transactions (streaming many rows while other
+    transactions write beside them) do not, and must not write. ``bind`` is usually the engine; a
+    connection held for many transactions in a row saves taking one from the pool for each.
+    """
+    if read_only and isinstance(bind, Engine):
+        bind = reading(bind)
+    session = Session(bind, expire_on_commit=False)
     try:
         yield session
         session.commit()

@@ -1,8 +1,9 @@
 """Named locks across processes, so a scheduled job runs in one worker at a time.
 
 On PostgreSQL a session-level advisory lock is held on a connection of its own for the duration of
-the job; other workers skip the job instead of waiting. SQLite is the single-process default: there
-is nobody to exclude.
+the job; other workers skip the job instead of waiting. A transaction-level lock serialises one kind
+of transaction across workers. On SQLite there is nothing to do: writers queue for the database's
+write lock (see digest.db.engine).
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+
+def _key(name: str) -> int:
+    return zlib.crc32(f"digest:{name}".encode())
 
 
 @contextmanager
@@ -20,7 +26,7 @@ def try_lock(engine: Engine, name: str) -> Iterator[bool]:
     if engine.dialect.name != "postgresql":
         yield True
         return
-    key = zlib.crc32(f"digest:{name}".encode())
+    key = _key(name)
     with engine.connect() as connection:
         got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
         try:
@@ -37,7 +43,7 @@ def hold_lock(engine: Engine, name: str) -> Iterator[None]:
     if engine.dialect.name != "postgresql":
         yield
         return
-    key = zlib.crc32(f"digest:{name}".encode())
+    key = _key(name)
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
         try:
@@ -45,3 +51,12 @@ def hold_lock(engine: Engine, name: str) -> Iterator[None]:
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             connection.commit()
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Wait for the lock ``name``, held until the session's transaction ends (PostgreSQL).
+
+    On SQLite every writing transaction already holds the database's one write lock from its start.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})

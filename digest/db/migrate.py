@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
-from digest.db.engine import describe_url
+from digest.db.engine import describe_url, reading
 from digest.db.locks import hold_lock
 from digest.failures import OperatorError
 
@@ -68,7 +68,7 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision stored in the database; None when it was never upgraded."""
-    with engine.connect() as connection:
+    with reading(engine).connect() as connection:  # no write lock for a read
         if not inspect(connection).has_table("alembic_version"):
             return None
         stored = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()

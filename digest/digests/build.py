@@ -89,7 +89,7 @@ def plan_edition(
     # Rows are due at once even when planning "as of" a later time (digest send --now).
     queued_at = min(now, datetime.now(UTC))
     policy = None if settings.privacy.send_before_new_policy_accepted else settings.privacy.policy_version
-    with session_scope(engine) as reader:
+    with session_scope(engine, read_only=True) as reader:  # the batches commit beside it
         # Most readers share their topics and window start with many others: select once for them all.
         selections: dict[tuple[str, tuple[str, ...], datetime, frozenset[int]], Selection] = {}
         for people in recipient_store.iter_sendable(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from digest.config import FeedSettings
@@ -101,13 +101,15 @@ def poll_feeds(
     if on_start:
         on_start(len(requests))
     report = PollReport()
+    held = _HeldConnection(engine)
 
     def record(result: FetchResult, parsed: ParsedFeed | None, error: str | None, now: datetime) -> None:
         interval, errors = state[result.request.feed_id]
         try:
-            outcome = _store_result(engine, settings, ruleset, result, parsed, error, interval, errors, now)
+            outcome = _store_result(held.get(), settings, ruleset, result, parsed, error, interval, errors, now)
         except SQLAlchemyError as exc:
             # Rolled back: the feed keeps its previous state and is tried again at the next poll.
+            held.close()  # the next feed starts on a fresh connection, in case this one broke
             log.exception("feed %s: could not be stored", result.request.url)
             outcome = FeedOutcome(result.request.url, "error", message=f"could not be stored: {type(exc).__name__}")
         report.outcomes.append(outcome)
@@ -137,15 +139,41 @@ def poll_feeds(
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-store") as writer,
         ):
             tasks: set[asyncio.Task[None]] = set()
-            async for result in fetch_feeds(requests, settings, user_agent):
-                tasks.add(asyncio.create_task(handle(result, parsers, writer)))
-                if len(tasks) >= 2 * settings.concurrency:  # bounds the feeds held in memory
-                    _done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            await asyncio.gather(*tasks)
+            try:
+                async for result in fetch_feeds(requests, settings, user_agent):
+                    tasks.add(asyncio.create_task(handle(result, parsers, writer)))
+                    if len(tasks) >= 2 * settings.concurrency:  # bounds the feeds held in memory
+                        _done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.gather(*tasks)
+            finally:
+                writer.submit(held.close)  # in the thread that used it, after the last store
 
     if requests:
         asyncio.run(run())
     return report
+
+
+class _HeldConnection:
+    """The writer thread's one database connection for the whole poll.
+
+    Taking a connection from the pool for each feed would cost a round trip to the server for every
+    feed (the pool's liveness check on PostgreSQL). After a database error the connection is closed
+    and the next feed takes a fresh one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 @contextmanager
@@ -181,7 +209,7 @@ def _read_result(settings: FeedSettings, result: FetchResult, now: datetime) -> 
 
 
 def _store_result(
-    engine: Engine,
+    bind: Connection,
     settings: FeedSettings,
     ruleset: Ruleset,
     result: FetchResult,
@@ -194,12 +222,12 @@ def _store_result(
     feed_id, url = result.request.feed_id, result.request.url
     regular = next_poll_time(now, interval, settings=settings)
     if result.not_modified:
-        with session_scope(engine) as session:
+        with session_scope(bind) as session:
             store.record_poll(session, feed_id, now=now, next_poll_at=regular, status="ok", moved_to=result.moved_to)
         log.info("feed %s: not modified", url)
         return FeedOutcome(url, "not-modified")
     if result.gone:
-        with session_scope(engine) as session:
+        with session_scope(bind) as session:
             store.record_poll(
                 session,
                 feed_id,
@@ -213,14 +241,14 @@ def _store_result(
     if parsed is None:
         assert error is not None
         when = next_poll_time(now, interval, error_count=errors + 1, retry_after=result.retry_after, settings=settings)
-        with session_scope(engine) as session:
+        with session_scope(bind) as session:
             store.record_poll(
                 session, feed_id, now=now, next_poll_at=when, status="error", error=error, moved_to=result.moved_to
             )
         log.warning("feed %s: %s (next try %s)", url, error, when.isoformat(timespec="minutes"))
         return FeedOutcome(url, "error", message=error)
 
-    with session_scope(engine) as session:
+    with session_scope(bind) as session:
         counts = store.save_entries(session, feed_id, parsed.entries, now)
         stories = {sid: (e.title, e.summary_text, e.content_html) for sid, e in counts.changed.items()}
         tag_and_save(session, ruleset, stories, now, new=counts.created)

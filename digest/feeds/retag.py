@@ -70,7 +70,7 @@ def retag_stories(
         count = story_store.count_stories(session)
     if total:
         total(count)
-    with session_scope(engine) as reader:
+    with session_scope(engine, read_only=True) as reader:  # the batches commit beside it
         for texts in topic_store.iter_story_texts(reader, batch, with_content=ruleset.uses_content):
             now = datetime.now(UTC)
             with session_scope(engine) as session:

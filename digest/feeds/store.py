@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, bindparam, case, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from digest.db.bulk import insert_many
+from digest.db.locks import lock_for_transaction
 from digest.feeds.models import Feed, Story, StorySource
 
 if TYPE_CHECKING:
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _CHUNK = 500  # keeps IN (...) lists well under every backend's parameter limit
+# The tables themselves: Core statements on the hot path skip the ORM's per-row bookkeeping.
+_FEEDS: Table = Feed.__table__  # type: ignore[assignment]
+_STORIES: Table = Story.__table__  # type: ignore[assignment]
+_SOURCES: Table = StorySource.__table__  # type: ignore[assignment]
 
 
 class FeedExists(Exception):
@@ -62,7 +69,7 @@ def add_feed(
 ) -> Feed:
     existing = same_feed(session, url)
     if existing is not None:
-        raise FeedExists(url, existing)
+        raise FeedExists(url, existing)  # the usual case, found without a failed INSERT
     feed = Feed(
         url=url,
         title=title,
@@ -72,8 +79,14 @@ def add_feed(
         created_at=now,
         error_count=0,
     )
-    session.add(feed)
-    session.flush()
+    try:
+        with session.begin_nested():  # added by another process since the check (PostgreSQL)
+            session.add(feed)
+    except IntegrityError:
+        existing = same_feed(session, url)
+        if existing is None:
+            raise
+        raise FeedExists(url, existing) from None
     return feed
 
 
@@ -188,56 +201,62 @@ def record_poll(
     last_modified: str | None = None,
     title: str | None = None,
     site_url: str | None = None,
-) -> Feed:
-    """Store the outcome of one poll: status, error count, validators, next poll time."""
-    feed = session.get_one(Feed, feed_id)
-    feed.last_polled_at = now
-    feed.next_poll_at = next_poll_at
-    feed.status = status
-    if status in ("ok",):
-        feed.error_count = 0
-        feed.last_error = None
-        feed.last_success_at = now
+) -> None:
+    """Store the outcome of one poll: status, error count, validators, next poll time (one UPDATE)."""
+    values: dict[str, Any] = {"last_polled_at": now, "next_poll_at": next_poll_at, "status": status}
+    if status == "ok":
+        values.update(error_count=0, last_error=None, last_success_at=now)
     elif error is not None:
-        feed.error_count += 1
-        feed.last_error = error
-    if moved_to and moved_to != feed.url and same_feed(session, moved_to, other_than=feed.id) is None:
-        feed.url = moved_to
+        values.update(error_count=_FEEDS.c.error_count + 1, last_error=error)
+    if moved_to and same_feed(session, moved_to, other_than=feed_id) is None:
+        # Never onto another feed's address, however it is spelled.
+        other = _FEEDS.alias("other")
+        taken = exists().where(other.c.url == moved_to)  # by this feed (no move) or by another one
+        values["url"] = case((taken, _FEEDS.c.url), else_=moved_to)
     if etag is not None or last_modified is not None:
-        feed.etag = etag
-        feed.last_modified = last_modified
-    if title and not feed.title:
-        feed.title = title
+        values.update(etag=etag, last_modified=last_modified)
+    if title:
+        values["title"] = case((func.coalesce(_FEEDS.c.title, "") == "", title), else_=_FEEDS.c.title)
     if site_url:
-        feed.site_url = site_url
-    return feed
+        values["site_url"] = site_url
+    session.execute(update(_FEEDS).where(_FEEDS.c.id == feed_id).values(values))
 
 
 def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry], now: datetime) -> SaveCounts:
-    """Insert new stories, update changed ones in place, attach sources to stories seen elsewhere."""
+    """Insert new stories, update changed ones in place, attach sources to stories seen elsewhere.
+
+    Pollers storing at the same moment (several ``digest poll`` or ``digest run`` processes) store
+    one after another: on SQLite the transaction holds the write lock, on PostgreSQL a lock taken
+    first, so each sees what the one before committed and merges with it instead of adding its
+    stories again. Few statements and plain rows (no ORM objects) for new entries, the common case.
+    """
     by_key: dict[str, ParsedEntry] = {}
     for entry in entries:
         by_key.setdefault(dedup_key(entry), entry)  # a feed listing one entry twice counts it once
+    lock_for_transaction(session, "stories")
 
-    known: dict[str, StorySource] = {}
-    for chunk in _chunks(list(by_key)):
-        query = select(StorySource).where(StorySource.feed_id == feed_id, StorySource.dedup_key.in_(chunk))
-        known.update({source.dedup_key: source for source in session.scalars(query)})
-
-    updated = unchanged = 0
+    known = _known_sources(session, feed_id, list(by_key))
+    updated = 0
     changed: dict[int, ParsedEntry] = {}
     created: set[int] = set()
-    stories = _stories_by_id(session, {source.story_id for source in known.values()})
-    for key, source in known.items():
-        entry = by_key[key]
-        story = stories[source.story_id]
-        if source.content_hash == entry.content_hash and entry.published_at in (None, story.published_at):
-            unchanged += 1
-            continue
-        source.content_hash = entry.content_hash
-        _update_story(story, entry, now)
-        changed[story.id] = entry
-        updated += 1
+    revised = {
+        key: source
+        for key, source in known.items()
+        if not (
+            source.content_hash == by_key[key].content_hash and by_key[key].published_at in (None, source.published)
+        )
+    }
+    unchanged = len(known) - len(revised)
+    if revised:
+        stories = _stories_by_id(session, {source.story_id for source in revised.values()})
+        for key, source in revised.items():
+            _update_story(stories[source.story_id], by_key[key], now)
+            changed[source.story_id] = by_key[key]
+        session.execute(
+            update(_SOURCES).where(_SOURCES.c.id == bindparam("source_id")),
+            [{"source_id": source.id, "content_hash": by_key[key].content_hash} for key, source in revised.items()],
+        )
+        updated = len(revised)
 
     fresh = [(key, entry) for key, entry in by_key.items() if key not in known]
     # Only stories first carried by *other* feeds are merged with: within one feed, two entries with
@@ -247,40 +266,29 @@ def save_entries(session: Session, feed_id: int, entries: Sequence[ParsedEntry],
     new_rows: list[dict[str, Any]] = []
     for _key, entry in fresh:
         elsewhere = by_link.pop(entry.link, None) if entry.link else None
-        story_ids.append(elsewhere.id if elsewhere else None)
+        story_ids.append(elsewhere)
         if elsewhere is None:
             new_rows.append(_story_row(entry, now))
-    # Bulk Core inserts: one round trip per few hundred rows instead of the ORM's per-object work.
-    if new_rows:
-        inserted = iter(
-            session.scalars(insert(Story).returning(Story.id, sort_by_parameter_order=True), new_rows).all()
-        )
-        for i, story_id in enumerate(story_ids):
-            if story_id is None:
-                new_id = next(inserted)
-                story_ids[i] = new_id
-                changed[new_id] = fresh[i][1]
-                created.add(new_id)
-    if fresh:
-        session.execute(
-            insert(StorySource),
-            [
-                {
-                    "story_id": story_id,
-                    "feed_id": feed_id,
-                    "dedup_key": key,
-                    "guid": entry.guid,
-                    "link": entry.link,
-                    "content_hash": entry.content_hash,
-                    "first_seen_at": now,
-                }
-                for (key, entry), story_id in zip(fresh, story_ids, strict=True)
-            ],
-        )
-    session.flush()
-    merged = len(fresh) - len(new_rows)
+    inserted = iter(insert_many(session, _STORIES, new_rows, returning=_STORIES.c.id))
+    assigned: list[int] = []
+    for (_key, entry), story_id in zip(fresh, story_ids, strict=True):
+        if story_id is None:
+            story_id = next(inserted)
+            changed[story_id] = entry
+            created.add(story_id)
+        assigned.append(story_id)
+    lost = _insert_sources(session, feed_id, fresh, assigned, now)
+    if lost:
+        # Stored meanwhile by a transaction that did not take the lock: keep its rows, drop ours.
+        orphans = {story_id for (key, _), story_id in zip(fresh, assigned, strict=True) if key in lost} & created
+        session.execute(delete(_STORIES).where(_STORIES.c.id.in_(sorted(orphans))))
+        for story_id in orphans:
+            changed.pop(story_id)
+        created -= orphans
+        unchanged += len(lost)
+    merged = len(fresh) - len(lost) - len(created)
     return SaveCounts(
-        new=len(new_rows), updated=updated, unchanged=unchanged, merged=merged, changed=changed, created=created
+        new=len(created), updated=updated, unchanged=unchanged, merged=merged, changed=changed, created=created
     )
 
 
@@ -323,6 +331,63 @@ def _update_story(story: Story, entry: ParsedEntry, now: datetime) -> None:
     story.updated_at = now
 
 
+@dataclass(frozen=True, slots=True)
+class _KnownSource:
+    id: int
+    story_id: int
+    content_hash: str
+    published: datetime
+
+
+def _known_sources(session: Session, feed_id: int, keys: list[str]) -> dict[str, _KnownSource]:
+    """This feed's sources with these keys, with their story's publication time."""
+    known: dict[str, _KnownSource] = {}
+    for chunk in _chunks(keys):
+        query = (
+            select(
+                StorySource.dedup_key,
+                StorySource.id,
+                StorySource.story_id,
+                StorySource.content_hash,
+                Story.published_at,
+            )
+            .join(Story, Story.id == StorySource.story_id)
+            .where(StorySource.feed_id == feed_id, StorySource.dedup_key.in_(chunk))
+        )
+        for key, source_id, story_id, source_hash, published in session.execute(query):
+            known[key] = _KnownSource(source_id, story_id, source_hash, published)
+    return known
+
+
+def _insert_sources(
+    session: Session,
+    feed_id: int,
+    fresh: list[tuple[str, ParsedEntry]],
+    story_ids: list[int],
+    now: datetime,
+) -> set[str]:
+    """Insert this feed's new sources; returns the keys that another transaction stored first."""
+    if not fresh:
+        return set()
+    rows = [
+        {
+            "story_id": story_id,
+            "feed_id": feed_id,
+            "dedup_key": key,
+            "guid": entry.guid,
+            "link": entry.link,
+            "content_hash": entry.content_hash,
+            "first_seen_at": now,
+        }
+        for (key, entry), story_id in zip(fresh, story_ids, strict=True)
+    ]
+    # Idempotent: an entry another transaction stored first is left to it.
+    stored = set(
+        insert_many(session, _SOURCES, rows, returning=_SOURCES.c.dedup_key, skip_conflicts=("feed_id", "dedup_key"))
+    )
+    return {key for key, _ in fresh} - stored
+
+
 def _stories_by_id(session: Session, ids: set[int]) -> dict[int, Story]:
     found: dict[int, Story] = {}
     for chunk in _chunks(sorted(ids)):
@@ -330,14 +395,14 @@ def _stories_by_id(session: Session, ids: set[int]) -> dict[int, Story]:
     return found
 
 
-def _stories_elsewhere_by_link(session: Session, feed_id: int, links: set[str | None]) -> dict[str | None, Story]:
-    """Stories with these links that no entry of this feed points to yet, oldest first per link."""
-    found: dict[str | None, Story] = {}
+def _stories_elsewhere_by_link(session: Session, feed_id: int, links: set[str | None]) -> dict[str | None, int]:
+    """Ids of stories with these links that no entry of this feed points to yet, oldest first per link."""
+    found: dict[str | None, int] = {}
     mine = select(StorySource.story_id).where(StorySource.feed_id == feed_id)
     for chunk in _chunks(sorted(link for link in links if link)):
-        query = select(Story).where(Story.link.in_(chunk), Story.id.not_in(mine)).order_by(Story.id)
-        for story in session.scalars(query):
-            found.setdefault(story.link, story)
+        query = select(Story.link, Story.id).where(Story.link.in_(chunk), Story.id.not_in(mine)).order_by(Story.id)
+        for link, story_id in session.execute(query):
+            found.setdefault(link, story_id)
     return found
 
 

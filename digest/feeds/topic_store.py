@@ -12,9 +12,10 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, insert, literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
+from digest.db.bulk import insert_many
 from digest.feeds.models import Story, StoryTopic
 
 CARRIED = ("rule", "pinned")
@@ -61,8 +62,7 @@ def save_taggings(
         for story_id in new
         for topic in taggings[story_id][0]
     ]
-    if rows:
-        session.execute(insert(StoryTopic), rows)
+    insert_many(session, StoryTopic.__table__, rows)  # type: ignore[arg-type]
     for story_id in new:
         changes[story_id] = TopicChange(frozenset(taggings[story_id][0]), frozenset())
     ids = sorted(set(taggings) - set(new))

@@ -41,7 +41,8 @@ def configured(database_url: str, smtp: SmtpServer, **digest: object) -> Setting
 
 
 def story_id(engine: Engine, words: str) -> int:
-    with session_scope(engine) as s:
+    # Read-only: the tests call it inside another, writing transaction, whose lock it must not wait for.
+    with session_scope(engine, read_only=True) as s:
         found = s.scalar(select(Story.id).where(Story.title.contains(words)))
     assert found is not None, words
     return found
