@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,17 +19,19 @@ from digest.digests.edition_view import edition_view, list_view
 from digest.digests.editions import BadEditionName, parse_edition, short_name
 from digest.digests.notes import BadNote
 from digest.digests.select import load_by_ids
+from digest.editors.models import Editor
 from digest.subscribers import store as subscribers
 from digest.subscribers.models import Subscriber
 from digest.web.common import state
 from digest.web.editor_auth import checked_form, render_console, require_editor
+from digest.web.editor_forms import Notice, back, error, success
 
 router = APIRouter(prefix="/editor")
 ACTIONS = ("exclude", "include", "lead", "note", "approve", "hold")
 
 
-def _back(key: str, note: str) -> RedirectResponse:
-    return RedirectResponse(f"/editor/editions/{short_name(key)}?note={quote(note)}", status_code=303)
+def _back(request: Request, editor: Editor, key: str, notice: Notice) -> RedirectResponse:
+    return back(request, editor, f"/editor/editions/{short_name(key)}", notice)
 
 
 @router.get("/editions", response_class=HTMLResponse)
@@ -50,11 +51,9 @@ def edition(request: Request, name: str) -> Response:
         try:
             key = parse_edition(name)
         except BadEditionName:
-            return RedirectResponse(f"/editor/editions?note={quote('No such edition: ' + name[:40])}", 303)
+            return back(request, editor, "/editor/editions", error(f"no such edition: {name[:40]}", "editions"))
         view = edition_view(session, web.settings, web.ruleset, key, datetime.now(UTC))
-        return render_console(
-            request, editor, "edition", view=view, topics=web.ruleset.topics, note=request.query_params.get("note")
-        )
+        return render_console(request, editor, "edition", view=view, topics=web.ruleset.topics)
 
 
 @router.post("/editions/{name}/{action}", response_model=None)
@@ -66,21 +65,21 @@ async def decide(request: Request, name: str, action: str) -> Response:
         try:
             key = parse_edition(name)
         except BadEditionName as exc:
-            return RedirectResponse(f"/editor/editions?note={quote(str(exc))}", status_code=303)
+            return back(request, editor, "/editor/editions", error(str(exc), "editions"))
         if action not in ACTIONS:
-            return _back(key, f"unknown action {action}")
+            return _back(request, editor, key, error(f"unknown action {action}", f"edition {short_name(key)}"))
         who = editor.username
         try:
             story = int(form.get("story", "0") or 0)
         except ValueError:
-            return _back(key, "that is not a story number")
+            return _back(request, editor, key, error("that is not a story number", f"edition {short_name(key)}"))
         try:
             # A savepoint: a refused decision leaves nothing half-made, and the editor is told why.
             with session.begin_nested():
                 message = _apply(session, web.ruleset.slugs, key, action, story, form, who, now)
         except (review.EditionError, BadNote) as exc:
-            return _back(key, str(exc))
-    return _back(key, message)
+            return _back(request, editor, key, error(str(exc), f"edition {short_name(key)}"))
+    return _back(request, editor, key, success(message, f"edition {short_name(key)}"))
 
 
 def _apply(

@@ -65,7 +65,7 @@ def test_an_editor_works_an_edition_and_reads_its_deliveries(
     )
     assert "Note for deepfakes saved." in editor_client.get(note.headers["location"]).text
     bad = editor_client.post(f"/editor/editions/{today}/note", data={"csrf": token, "body": "x", "topic": "cats"})
-    assert "unknown topic &#39;cats&#39;" in editor_client.get(bad.headers["location"]).text
+    assert "unknown topic &#39;cats&#39;" in editor_client.get(bad.headers["location"]).text.lower()
     forged = editor_client.post(f"/editor/editions/{today}/approve", data={"csrf": "forged"})
     assert forged.status_code == 403
     approved = editor_client.post(f"/editor/editions/{today}/approve", data={"csrf": token})
@@ -102,3 +102,9 @@ def test_an_editor_works_an_edition_and_reads_its_deliveries(
     history = editor_client.get(link.group(1)).text
     assert "Deliveries to deep@example.org" in history and f">{today}</a></td><td>sent</td>" in history
     assert "<li>Deepfake robocall of the mayor investigated</li>" in history and "cloned his boss" not in history
+
+
+def test_edition_notices_cannot_be_crafted_in_the_address(editor_client: TestClient) -> None:
+    today = edition_for("daily", datetime.now(UTC), "UTC").partition(":")[2]
+    page = editor_client.get(f"/editor/editions/{today}?note=Your+account+is+locked:+call+us")
+    assert page.status_code == 200 and "call us" not in page.text
