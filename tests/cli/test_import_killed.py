@@ -17,7 +17,7 @@ from digest.subscribers.models import ConsentEvent, Subscriber, SubscriberTopic
 from tests.conftest import TOPICS
 from tests.mailbox import messages
 
-ROWS = BATCH * 5
+ROWS = BATCH * 16  # enough batches that the kill lands mid-import on a quiet machine too
 PENDING_EVERY = 200  # a few pending rows, so confirmation mails are part of the run
 
 
@@ -50,7 +50,7 @@ def test_a_killed_import_run_again_imports_every_row_exactly_once(
             while subscribers(engine) == 0:  # wait for the first batch to be committed
                 assert first.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "the import committed nothing in five minutes"
-                time.sleep(0.02)
+                time.sleep(0.005)
             first.send_signal(signal.SIGKILL)
         finally:
             first.wait()
