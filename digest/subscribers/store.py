@@ -158,10 +158,6 @@ def iter_subscribers(session: Session, batch: int = 1000) -> Iterator[list[Subsc
         last = rows[-1].id
 
 
-def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Subscriber]:
-    return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(list(ids))))}
-
-
 def record_delivery_result(session: Session, subscriber_id: int, *, permanent_failure: bool) -> None:
     """Count permanent failures in a row; a delivered digest resets the count."""
     subscriber = session.get(Subscriber, subscriber_id)
