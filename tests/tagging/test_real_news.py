@@ -7,6 +7,8 @@ improves. The held-out part is asserted by its figures only; its misses are not 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from digest.tagging.rules import Ruleset
@@ -20,6 +22,7 @@ from tests.tagging.score import (
     Story,
     feed_entries,
     load_stories,
+    read_jsonl,
     score,
 )
 
@@ -42,8 +45,16 @@ def real(part: str, entries: dict[str, tuple[str, str]]) -> list[Story]:
     return [story for path in sorted(REAL.glob(f"{part}-*.jsonl")) for story in load_stories(path, entries)]
 
 
+def test_every_story_of_the_captured_feeds_is_labelled_once(entries: dict[str, tuple[str, str]]) -> None:
+    labelled = Counter(str(item["id"]) for path in REAL.glob("*-feeds.jsonl") for item in read_jsonl(path))
+    assert [story_id for story_id, times in labelled.items() if times > 1] == []
+    assert set(entries) - set(labelled) == set(), "feed entries nobody labelled"
+    # load_stories checks each id still names the headline that was labelled.
+    assert len(real("dev", entries)) + len(real("heldout", entries)) == len(entries)
+
+
 def test_labels_use_the_launch_topics_and_known_near_miss_kinds(entries: dict[str, tuple[str, str]]) -> None:
-    stories = real("dev", entries)
+    stories = real("dev", entries) + real("heldout", entries)
     assert {topic for story in stories for topic in story.topics} <= set(TOPICS)
     assert {story.kind for story in stories if story.kind} <= set(NEAR_MISSES)
     # Every deepfakes story is also ai-misuse, by definition.
