@@ -41,6 +41,7 @@ NEAR_MISSES = {
     "teen-suspect": "a teenager who is the suspect, not the victim (not child-protection)",
     "funding": "a funding round or acquisition, even of a detection or safety company",
     "ai-business": "AI business or product news",
+    "ai-policy": "general AI policy that is not about harm (safety institutes, copyright, codes of practice)",
     "word-only": "a topic's word in a story about something else",
     "plain-ai-harm": "harm done by an AI product told without the field's words (ai-misuse)",
 }

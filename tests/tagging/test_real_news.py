@@ -28,7 +28,7 @@ from tests.tagging.score import (
 
 # (micro-F1, exact match) floors: the figures measured when the labels were made, less 0.01.
 FLOORS = {
-    "dev": (0.92, 0.98),
+    "dev": (0.86, 0.94),
 }
 
 
@@ -41,8 +41,10 @@ def entries() -> dict[str, tuple[str, str]]:
     return feed_entries(shared_data("real-feeds"))
 
 
-def real(part: str, entries: dict[str, tuple[str, str]]) -> list[Story]:
-    return [story for path in sorted(REAL.glob(f"{part}-*.jsonl")) for story in load_stories(path, entries)]
+def real(part: str, entries: dict[str, tuple[str, str]], source: str = "*") -> list[Story]:
+    """The stories of one part (dev or heldout), from the feeds, the written ones, or both ("*")."""
+    paths = sorted(REAL.glob(f"{part}-{source}.jsonl"))
+    return [story for path in paths for story in load_stories(path, entries)]
 
 
 def test_every_story_of_the_captured_feeds_is_labelled_once(entries: dict[str, tuple[str, str]]) -> None:
@@ -50,7 +52,7 @@ def test_every_story_of_the_captured_feeds_is_labelled_once(entries: dict[str, t
     assert [story_id for story_id, times in labelled.items() if times > 1] == []
     assert set(entries) - set(labelled) == set(), "feed entries nobody labelled"
     # load_stories checks each id still names the headline that was labelled.
-    assert len(real("dev", entries)) + len(real("heldout", entries)) == len(entries)
+    assert len(real("dev", entries, "feeds")) + len(real("heldout", entries, "feeds")) == len(entries)
 
 
 def test_labels_use_the_launch_topics_and_known_near_miss_kinds(entries: dict[str, tuple[str, str]]) -> None:
