@@ -26,9 +26,9 @@ from tests.tagging.score import (
     score,
 )
 
-# (micro-F1, exact match) floors: the figures measured when the labels were made, less 0.01.
+# (micro-F1, exact match) floors: the figures last measured (dev 0.977, 0.990), less a small margin.
 FLOORS = {
-    "dev": (0.86, 0.94),
+    "dev": (0.96, 0.98),
 }
 
 
