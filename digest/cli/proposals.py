@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from digest.cli.context import AppContext, counting_progress, pass_app
-from digest.feeds.proposals import Proposals, apply_stored_proposal, find_proposals
+from digest.feeds.proposals import Proposals, apply_stored_proposal, find_proposals, pick_proposal
 from digest.tagging.suggest import Proposal
 
 SHOWN = 5  # stories listed per kind of change in the plain output (--json lists them all)
@@ -57,12 +57,13 @@ def suggest(app: AppContext, limit: int, as_json: bool) -> None:
 def apply(app: AppContext, key: str, no_retag: bool) -> None:
     """Write one proposal (by its key from 'suggest') into the rules file, then re-tag every story."""
     ruleset = app.ruleset()
+    proposal = pick_proposal(app.engine(), ruleset, key)
     with counting_progress(app.console, "re-tagging") as progress:
         task = progress.add_task("", total=None)
         applied = apply_stored_proposal(
             app.engine(),
             ruleset,
-            key,
+            proposal,
             datetime.now(UTC).date(),
             retag=not no_retag,
             progress=lambda n: progress.advance(task, n),

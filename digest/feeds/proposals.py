@@ -65,22 +65,27 @@ def find_proposals(engine: Engine, ruleset: Ruleset, *, limit: int = 10) -> Prop
     return Proposals(proposals, titles, sum(len(d) for d in decisions.values()))
 
 
-def apply_stored_proposal(
-    engine: Engine,
-    ruleset: Ruleset,
-    key: str,
-    day: date,
-    *,
-    retag: bool = True,
-    progress: Callable[[int], None] | None = None,
-) -> Applied:
-    """Apply the proposal ``key`` to the rules file, then (``retag``) re-tag every stored story."""
+def pick_proposal(engine: Engine, ruleset: Ruleset, key: str) -> Proposal:
+    """The proposal the stored corrections give now under ``key``; UnknownProposal when none does."""
     found = find_proposals(engine, ruleset, limit=1000)
     proposal = next((p for p in found.proposals if p.key == key.strip().lower()), None)
     if proposal is None:
         raise UnknownProposal(
             f"no proposal '{key}' now (the rules or the corrections changed?): see `digest tagging suggest`"
         )
+    return proposal
+
+
+def apply_stored_proposal(
+    engine: Engine,
+    ruleset: Ruleset,
+    proposal: Proposal,
+    day: date,
+    *,
+    retag: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Applied:
+    """Write ``proposal`` into the rules file, then (``retag``) re-tag every stored story with it."""
     changed = apply_proposal(Path(ruleset.source), ruleset, proposal, day)
     report = retag_stories(engine, changed, advance=progress) if retag else None
     return Applied(proposal, changed, report)

@@ -68,7 +68,7 @@ def _drop(document: Any, topic: Any, phrase: str, comment: str) -> None:
             if isinstance(member, str):
                 names.add(member)
             elif isinstance(member, Array) and _remove(member, phrase):
-                member.comment(comment)
+                rule.add(tomlkit.comment(comment))  # a list inside "all" cannot carry a comment of its own
     for name in sorted(names):
         listed = groups.get(name) if isinstance(groups, Table) else None
         if isinstance(listed, Array) and _remove(listed, phrase):
