@@ -56,10 +56,12 @@ def find_proposals(engine: Engine, ruleset: Ruleset, *, limit: int = 10) -> Prop
     """The proposals the stored corrections give, best first."""
     with session_scope(engine, read_only=True) as session:
         decisions = topic_store.all_manual_decisions(session)
+        if not decisions:  # nothing to learn from: no need to read every story
+            return Proposals([], {}, 0)
         stories = [
             StoryText(t.id, t.title, t.summary) for batch in topic_store.iter_story_texts(session) for t in batch
         ]
-    proposals = suggest_changes(rules_data(ruleset), ruleset, decisions, stories, limit=limit) if decisions else []
+    proposals = suggest_changes(rules_data(ruleset), ruleset, decisions, stories, limit=limit)
     named = {i for p in proposals for i in (*p.fixes, *p.undoes, *p.gains, *p.loses, *p.others)}
     titles = {s.id: s.title for s in stories if s.id in named}
     return Proposals(proposals, titles, sum(len(d) for d in decisions.values()))

@@ -100,7 +100,9 @@ def suggest_changes(
             candidates += [("drop", p) for p in _causes(ruleset, slug, [texts[i] for i in removed], min_support)]
             candidates += [("negative", p) for p in _shared(folded, removed, keeping, min_support)]
         if len(added) > min_support:  # a new rule reaches further than a veto: it needs more support
-            candidates += [("rule", p) for p in _shared(folded, added, lacking, min_support + 1)]
+            # ... and two words: one word shared by a few added stories is seldom what they are about.
+            shared = _shared(folded, added, lacking, min_support + 1, pairs_only=True)
+            candidates += [("rule", p) for p in shared]
         for kind, phrase in candidates:
             proposal = _try(data, ruleset, kind, slug, phrase, texts, folded, current, decisions)
             if proposal is not None and proposal.fixes and proposal.score > 0:
@@ -201,11 +203,13 @@ def _causes(ruleset: Ruleset, slug: str, stories: Iterable[StoryText], min_suppo
     return [p for p, n in counts.most_common(CANDIDATES_PER_KIND) if n >= min_support]
 
 
-def _shared(folded: Mapping[int, str], chosen: Sequence[int], rest: Sequence[int], min_support: int) -> list[str]:
+def _shared(
+    folded: Mapping[int, str], chosen: Sequence[int], rest: Sequence[int], min_support: int, *, pairs_only: bool = False
+) -> list[str]:
     """Words and word pairs most of the ``chosen`` stories have and few of the ``rest`` do."""
     inside: Counter[str] = Counter()
     for story_id in chosen:
-        inside.update(_terms(folded[story_id]))
+        inside.update(t for t in _terms(folded[story_id]) if not pairs_only or " " in t)
     frequent = {t for t, n in inside.items() if n >= min_support}
     if not frequent:
         return []
