@@ -44,7 +44,8 @@ def report(name: str, stories: list[Story], result: Score) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list the wrong stories (never of the held-out part)")
-    args = parser.parse_args()
+    # `./run bench ARGS` hands every script the same arguments; the others' are not ours to refuse.
+    args, _ = parser.parse_known_args()
     ruleset = load_rules(ROOT / "config" / "topics.toml")
 
     def tag(title: str, summary: str) -> tuple[str, ...]:

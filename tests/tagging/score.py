@@ -152,8 +152,11 @@ def load_stories(path: Path, entries: dict[str, tuple[str, str]] | None = None) 
             title, summary = entries[story_id]
             if title_hash(title) != item["title_hash"]:
                 raise ValueError(f"{path.name}: {story_id} is now {title!r}, not the story that was labelled")
+        topics = item["topics"]
+        if not isinstance(topics, list):
+            raise ValueError(f"{path.name}: {story_id} has topics {topics!r}, not a list")
         kind = item.get("kind")
-        stories.append(Story(story_id, title, summary, frozenset(item["topics"]), str(kind) if kind else None))  # type: ignore[arg-type]
+        stories.append(Story(story_id, title, summary, frozenset(map(str, topics)), str(kind) if kind else None))
     return stories
 
 
