@@ -49,6 +49,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "digest.cli.tagging:tag",
         'Tag JSON lines from stdin: {"id", "title", "summary", "content"?} -> {"id", "topics", "why"}.',
     ),
+    "tagging": (
+        "digest.cli.proposals:tagging",
+        "Learning from editors: rule changes proposed from their corrections, and applying one.",
+    ),
     "topics": ("digest.cli.tagging:topics", "The configured topics and how many stories carry each."),
 }
 

@@ -163,3 +163,12 @@ def iter_story_texts(session: Session, batch: int = 1000, *, with_content: bool 
 def count_by_topic(session: Session) -> dict[str, int]:
     query = select(StoryTopic.topic, func.count()).where(StoryTopic.origin.in_(CARRIED)).group_by(StoryTopic.topic)
     return {topic: int(n) for topic, n in session.execute(query)}
+
+
+def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
+    """Every editor's decision: story id -> {topic: True (pinned on) | False (pinned off)}."""
+    query = select(StoryTopic.story_id, StoryTopic.topic, StoryTopic.origin).where(StoryTopic.origin != "rule")
+    result: dict[int, dict[str, bool]] = {}
+    for story_id, topic, origin in session.execute(query):
+        result.setdefault(story_id, {})[topic] = origin == "pinned"
+    return result

@@ -26,10 +26,11 @@ from tests.tagging.score import (
     score,
 )
 
-# (micro-F1, exact match) floors: the figures measured when the labels were made, less 0.01.
+# (micro-F1, exact match) floors: the figures last measured (dev 0.990, 0.996; held-out 0.922, 0.965),
+# less a small margin.
 FLOORS = {
-    "dev": (0.86, 0.93),
-    "heldout": (0.86, 0.92),
+    "dev": (0.98, 0.99),
+    "heldout": (0.91, 0.955),
 }
 
 
