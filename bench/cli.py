@@ -4,10 +4,10 @@ Times ``digest --help`` and the light commands (``feeds list``, ``subscribers ex
 ``topics``, ``stories list``, ``editions list``) as fresh processes (``python -m digest``, run from the
 repository with its config/digest.toml) on a small SQLite database (20 feeds, one subscriber), and
 two baselines with the same interpreter: ``python -c pass`` and ``python -c "import sqlalchemy"``
-(the floor of any command that reads the database). The runs are interleaved, so a busy moment slows every command alike; each figure is the
-median of --runs, as wall-clock time and as CPU time (user + system, which a busy machine disturbs
-less). Bytecode is written once before timing, as an installed copy has it. Target: every command
-under 0.3 s.
+(the floor of any command that reads the database). The runs are interleaved, so a busy moment
+slows every command alike; each figure is the median of --runs, as wall-clock time and as CPU time
+(user + system, which a busy machine disturbs less). Bytecode is written once before timing, as an
+installed copy has it. Target: every command under 0.3 s.
 
     python bench/cli.py [--runs 15] [--before DIR]
 
