@@ -64,6 +64,7 @@ def modules_of(args: list[str], cwd: Path, database_url: str) -> tuple[int, set[
         ["feeds", "list", "--json"],
         ["subscribers", "export", "nobody@example.org"],
         ["topics", "--json"],
+        ["stories", "list", "--json"],
     ],
     ids=" ".join,
 )
