@@ -65,6 +65,7 @@ def modules_of(args: list[str], cwd: Path, database_url: str) -> tuple[int, set[
         ["subscribers", "export", "nobody@example.org"],
         ["topics", "--json"],
         ["stories", "list", "--json"],
+        ["editions", "list", "--json"],
     ],
     ids=" ".join,
 )
