@@ -153,6 +153,7 @@ def _import_batch(
         return
     now = datetime.now(UTC)
     with session_scope(engine) as session:
+        bulk_store.prepare_bulk_writes(session)
         # Hashing every address costs a tenth of an import: only when some address is suppressed at all
         # (or this batch blocklists some) can a row be refused for it.
         hashes: dict[str, str] = {}
