@@ -4,9 +4,9 @@ record the outcome.
 Each connection writes once per message: the transaction that hands the next row over (stamps it
 just before its message leaves, so an unsubscribe committed earlier cancels it) also records the
 previous message as sent. A crash therefore leaves at most one row per connection stamped and not
-recorded, as before, with half the write transactions: on one SQLite file the senders take turns for
-its single write lock, and that, not building messages, bounded the rate. The last message's outcome
-is written as soon as the queue runs dry, so nothing waits for a message that may not come.
+recorded, as before, with half the write transactions; the process's connections commit their
+steps together (``bookkeeping``). The last message's outcome is written as soon as the queue runs
+dry, so nothing waits for a message that may not come.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope, writer_turn
+from digest.digests.bookkeeping import Bookkeeper, Sent, Step
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport
 from digest.subscribers import store as subscribers
@@ -94,25 +95,21 @@ def run_connection(
     settings: Settings,
     open_connection: Callable[[], FileOutbox | SmtpTransport],
     work: Work,
+    books: Bookkeeper,
     limit: RateLimit,
-    worker: str,
     clock: Callable[[], datetime],
     on_outcome: Callable[[str], None],
 ) -> None:
     """Send queued messages over one connection until the queue is done (or the send stops)."""
     transport: FileOutbox | SmtpTransport | None = None
     sent: Outgoing | None = None  # went out; recorded with the next hand-over, or when idle
-    # One connection held for all of this connection's transactions, with the outbox's prepared
-    # statements: the bookkeeping of a message costs well under a millisecond of the write lock.
-    database = engine.connect()
     try:
         while True:
             try:
                 item = work.items.get_nowait() if sent is not None else work.items.get(timeout=IDLE_POLL)
             except queue.Empty:
                 if sent is not None:
-                    with writer_turn(engine), database.begin():
-                        _mark_sent(database, sent, clock())
+                    books.write(Step(_sent(sent)))
                     on_outcome("sent")
                     sent = None
                 elif work.done.is_set() or work.stopping():
@@ -121,17 +118,7 @@ def run_connection(
             stopping = work.stopping()
             if not stopping:
                 limit.wait()
-            with writer_turn(engine), database.begin():
-                now = clock()
-                if sent is not None:
-                    _mark_sent(database, sent, now)
-                if stopping:
-                    outbox.release(database, item.delivery_id, now)
-                    handed = False
-                else:
-                    # The last look before the message leaves: an unsubscribe since the batch was
-                    # claimed has cancelled the row, and then this update finds nothing to hand over.
-                    handed = outbox.hand_over(database, item.delivery_id, worker, now, durable=sent is not None)
+            handed = books.write(Step(_sent(sent), item.delivery_id, give_back=stopping))
             if sent is not None:
                 on_outcome("sent")
                 sent = None
@@ -149,7 +136,6 @@ def run_connection(
         work.errors.append(exc)
         work.failed.set()
     finally:
-        database.close()
         if transport is not None:
             transport.close()
 
@@ -169,10 +155,8 @@ def release_queued(engine: Engine, items: queue.Queue[Outgoing], also: list[int]
                 outbox.release(session, delivery_id, now)
 
 
-def _mark_sent(database: Connection, item: Outgoing, now: datetime) -> None:
-    outbox.mark_sent(database, item.delivery_id, item.message_id, now)
-    if item.had_failures:
-        subscribers.clear_failed_deliveries(database, item.subscriber_id)
+def _sent(item: Outgoing | None) -> Sent | None:
+    return None if item is None else Sent(item.delivery_id, item.subscriber_id, item.message_id, item.had_failures)
 
 
 def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError, now: datetime) -> str:

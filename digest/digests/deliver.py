@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.db.engine import session_scope, writer_turn
 from digest.digests import edition_store, review
+from digest.digests.bookkeeping import Bookkeeper
 from digest.digests.connections import (
     IDLE_POLL,
     DeliveryReport,
@@ -142,6 +143,7 @@ def send_claimed(
     # Bounded: at most about two batches are claimed and not yet sent.
     work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
     limit = RateLimit(per_second)
+    books = Bookkeeper(engine, worker, clock)
 
     def on_outcome(outcome: str) -> None:
         report.add(outcome)
@@ -154,7 +156,7 @@ def send_claimed(
     threads = [
         threading.Thread(
             target=run_connection,
-            args=(engine, settings, open_connection, work, limit, worker, clock, on_outcome),
+            args=(engine, settings, open_connection, work, books, limit, clock, on_outcome),
             name=f"digest-smtp-{i}",
         )
         for i in range(connections)
@@ -178,6 +180,7 @@ def send_claimed(
         work.done.set()
         for thread in threads:
             thread.join()
+        books.close()
         release_queued(engine, work.items, unqueued, clock())
     if work.errors:
         raise work.errors[0]
