@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from digest.db.engine import writer_turn
-from digest.mail import outbox
+from digest.mail import handover_store
 from digest.subscribers import store as subscribers
 
 
@@ -81,25 +81,21 @@ class Bookkeeper:
             if self.connection is None:
                 self.connection = self.engine.connect()
             database = self.connection
+            sent = [(s.sent.delivery_id, s.sent.message_id) for s in group if s.sent is not None]
             with writer_turn(self.engine), database.begin():
-                now = self.clock()
-                durable = False  # a group that records no sent message may skip waiting for the disk
+                handed = handover_store.record_and_hand_over(
+                    database,
+                    sent,
+                    [s.hand_over for s in group if s.hand_over is not None and not s.give_back],
+                    [s.hand_over for s in group if s.hand_over is not None and s.give_back],
+                    self.worker,
+                    self.clock(),
+                )
                 for step in group:
-                    if step.sent is not None:
-                        durable = True
-                        outbox.mark_sent(database, step.sent.delivery_id, step.sent.message_id, now)
-                        if step.sent.had_failures:
-                            subscribers.clear_failed_deliveries(database, step.sent.subscriber_id)
-                for step in group:
-                    if step.hand_over is None:
-                        continue
-                    if step.give_back:
-                        outbox.release(database, step.hand_over, now)
-                    else:
-                        # The last look before the message leaves: an unsubscribe since the batch was
-                        # claimed has cancelled the row, and then this update finds nothing to hand over.
-                        step.handed = outbox.hand_over(database, step.hand_over, self.worker, now, durable=durable)
-                        durable = True  # said once per transaction
+                    if step.sent is not None and step.sent.had_failures:
+                        subscribers.clear_failed_deliveries(database, step.sent.subscriber_id)
+            for step in group:
+                step.handed = step.hand_over in handed and not step.give_back
         except BaseException as exc:
             for step in group:
                 step.handed, step.error = False, exc

@@ -107,7 +107,7 @@ def hand_over(
         # Seen by every other transaction at once, without waiting for the disk: lost only if the
         # server itself crashes, and then the row is simply in flight again, as after any crash.
         bind.execute(text("SET LOCAL synchronous_commit = off"))
-    result = bind.execute(_HAND_OVER, {"delivery_id": delivery_id, "worker": worker, "now": now})
+    result = bind.execute(HAND_OVER, {"delivery_id": delivery_id, "worker": worker, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -144,7 +144,7 @@ def claim(
 
 
 def mark_sent(bind: Session | Connection, delivery_id: int, message_id: str, now: datetime) -> None:
-    bind.execute(_SENT, {"delivery_id": delivery_id, "message_id": message_id, "now": now})
+    bind.execute(SENT, {"delivery_id": delivery_id, "message_id": message_id, "now": now})
 
 
 def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, when: datetime) -> None:
@@ -244,7 +244,7 @@ def mark_empty(session: Session, delivery_id: int, now: datetime) -> None:
 
 def release(bind: Session | Connection, delivery_id: int, now: datetime) -> None:
     """Give a claimed row back unsent (the sender is shutting down): the next run takes it."""
-    bind.execute(_RELEASE, {"delivery_id": delivery_id, "now": now})
+    bind.execute(RELEASE, {"delivery_id": delivery_id, "now": now})
 
 
 def _dialect(bind: Session | Connection) -> str:
@@ -254,7 +254,7 @@ def _dialect(bind: Session | Connection) -> str:
 # The statements of the sending path, on the table rather than the ORM entity and built once: a
 # sender runs them once or twice per message, and so they skip the ORM's per-statement work.
 _TABLE = cast(Table, Delivery.__table__)
-_HAND_OVER = (
+HAND_OVER = (
     update(_TABLE)
     .where(
         _TABLE.c.id == bindparam("delivery_id"),
@@ -264,7 +264,7 @@ _HAND_OVER = (
     )
     .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
 )
-_SENT = (
+SENT = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("delivery_id"))
     .values(
@@ -276,7 +276,7 @@ _SENT = (
         last_error=None,
     )
 )
-_RELEASE = (
+RELEASE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("delivery_id"), _TABLE.c.state == "sending")
     .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
