@@ -162,11 +162,13 @@ def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
 
 
 class TreeMemory:
-    """Peak resident memory of this process and its sender processes together, sampled every 20 ms
-    (``ru_maxrss`` gives only the largest single process)."""
+    """Peak memory of this process and its sender processes together, sampled every 50 ms
+    (``ru_maxrss`` gives only the largest single process): resident pages summed over the processes,
+    which counts the interpreter and libraries they share once per process, and the proportional
+    share (PSS), which counts every page once."""
 
     def __init__(self) -> None:
-        self.peak = 0
+        self.rss = self.pss = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.sample, daemon=True)
 
@@ -179,14 +181,17 @@ class TreeMemory:
         self.thread.join()
 
     def sample(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while not self.stop.is_set():
-            total = 0
+            rss = pss = 0
             for pid in [os.getpid(), *(child.pid for child in multiprocessing.active_children())]:
-                with contextlib.suppress(OSError, ValueError, IndexError):
-                    total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
-            self.peak = max(self.peak, total)
-            self.stop.wait(0.02)
+                with contextlib.suppress(OSError, ValueError):
+                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                        name, _, value = line.partition(":")
+                        if name in ("Rss", "Pss"):
+                            kib = int(value.split()[0]) * 1024
+                            rss, pss = (rss + kib, pss) if name == "Rss" else (rss, pss + kib)
+            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            self.stop.wait(0.05)
 
 
 def cpu_seconds() -> float:
@@ -202,7 +207,8 @@ class DigestRun:
     planned: float  # seconds
     elapsed: float  # seconds, planning included
     cpu: float  # seconds of CPU, every process of the run
-    peak: int  # bytes, this process and the sender processes together
+    rss: int  # bytes, peak of this process and the sender processes together
+    pss: int  # the same, each shared page counted once
 
 
 def run_digest(settings: Settings, now: datetime) -> DigestRun:
@@ -222,7 +228,7 @@ def run_digest(settings: Settings, now: datetime) -> DigestRun:
     engine.dispose()
     if report.sent != plan.queued or report.failed:
         sys.exit(f"benchmark run went wrong: queued {plan.queued}, sent {report.sent}, failed {report.failed}")
-    return DigestRun(report.sent, plan.empty, planned, elapsed, cpu, memory.peak)
+    return DigestRun(report.sent, plan.empty, planned, elapsed, cpu, memory.rss, memory.pss)
 
 
 def run_baseline(port: int, readers: list[str]) -> tuple[float, float]:
@@ -276,7 +282,8 @@ def main() -> None:
             print(f"    bare smtplib, one connection, pre-built  {plain} messages/s, CPU {baseline_cpu:.1f} s")
             print(f"    digest send (plan {run.planned:.1f} s + deliver)   {rate} digests/s,  CPU {run.cpu:.1f} s")
             print(f"    ratio digest / bare smtplib             {baseline / run.elapsed:9.2f}   (CPU time: {cpu})")
-            print(f"    peak memory, parent and sender processes together: {run.peak / 2**20:,.0f} MiB")
+            memory = f"{run.rss / 2**20:,.0f} MiB resident ({run.pss / 2**20:,.0f} MiB counting shared pages once)"
+            print(f"    peak memory, parent and sender processes together: {memory}")
             print(f"    load average {os.getloadavg()[0]:.1f} (on a shared machine the wall clock waits for cores)")
 
 
