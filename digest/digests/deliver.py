@@ -1,11 +1,13 @@
 """Delivering queued digests: claim rows, render (shared per group), send over several reused
-connections at a bounded rate, and record each outcome in its own transaction.
+connections at a bounded rate, and record each outcome.
 
 An unsubscribe between queueing and sending wins: unsubscribing cancels every row not yet handed to
 the mail server, queued or claimed, and each row is handed over (``outbox.hand_over``, one indexed
 single-row update) just before its message goes out, so a row cancelled a moment earlier is skipped.
-Temporary failures (4xx, dropped connections) are retried with exponential backoff; permanent ones
-(5xx) fail the row and count against the address.
+Each connection records its previous message as sent in the transaction that hands over its next
+one, and the connections of a process commit those steps together (``connections``,
+``bookkeeping``). Temporary failures (4xx, dropped connections) are retried with exponential
+backoff; permanent ones (5xx) fail the row and count against the address.
 """
 
 from __future__ import annotations
