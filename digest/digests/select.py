@@ -141,13 +141,18 @@ def as_events(stories: Sequence[Candidate]) -> list[Candidate]:
             ),
         )
         others = sorted((c for c in reports if c is not best), key=lambda c: (c.published_at, c.id))
-        outlets = dict.fromkeys((name, c.link) for c in others for name in c.sources if name not in best.sources)
+        # One line per outlet (its first report), none for the outlets of the leading report itself.
+        outlets: dict[str, str | None] = {}
+        for other in others:
+            for name in other.sources:
+                if name not in best.sources:
+                    outlets.setdefault(name, other.link)
         items.append(
             replace(
                 best,
                 topics=frozenset().union(*(c.topics for c in reports)),
                 members=tuple(c.id for c in others),
-                also_reported=tuple(dict(outlets).items()),
+                also_reported=tuple(outlets.items()),
             )
         )
     items.sort(key=lambda c: (c.published_at, c.id), reverse=True)
