@@ -46,14 +46,14 @@ def _word(raw: str) -> tuple[str, bool] | None:
     """A token as compared (folded, stemmed) and whether it was capitalised; None for stopwords.
     Cached: news reuses a small vocabulary, so most tokens are looked up, not worked out."""
     raw = raw.strip("'-")
-    low = _stem(raw.lower())
+    low = stem(raw.lower())
     if not low or low in STOPWORDS:
         return None
     return low, raw[0].isupper()
 
 
 @lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     # Plural and possessive endings only: enough for "breaches"/"breach", "Clorox's"/"Clorox".
     if word.endswith("'s"):
         word = word[:-2]
@@ -73,7 +73,7 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 august september october november december ai ai-generated gdpr csam ceo cfo cto it u.s u.k us uk eu
 european american english internet
 """
-NOT_NAMES = frozenset(_stem(w) for w in _NOT_NAMES_TEXT.split())
+NOT_NAMES = frozenset(stem(w) for w in _NOT_NAMES_TEXT.split())
 
 
 def _numbers(text: str) -> set[str]:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 
 from digest.events.features import StoryFeatures, cosine, extract_features, idf_weights, weighted
+from digest.events.places import BACKGROUND
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,18 +32,22 @@ class Params:
 
     event_days: float = 4.0
     event_threshold: float = 0.2
-    name_bonus: float = 0.3
+    name_bonus: float = 0.4
     number_bonus: float = 0.15
-    number_conflict: float = 0.0
+    number_conflict: float = 0.15
     unanchored_penalty: float = 0.2
     # A name carried by more stories than this is too common to anchor anything.
     anchor_share: float = 0.1
     anchor_min: int = 5
     anchor_max: int = 200
     thread_days: float = 400.0
-    thread_threshold: float = 0.3
+    thread_threshold: float = 0.4
     # How much of the thread score comes from shared names (the rest from all words).
     thread_names: float = 0.8
+    # What is left of a thread score when the stories share no subject's name, only places.
+    thread_unanchored: float = 0.5
+    # The weight of a place's or a regulator's name among a story's names (events.places).
+    background: float = 0.6
     # Words in more than this share of the window are too common to find candidates with.
     common_share: float = 0.005
     candidates: int = 6
@@ -83,11 +88,15 @@ class Assignment:
 class _Indexed:
     story: Story
     features: StoryFeatures
-    # The story's specific names (see group_stories): what anchors an event or a thread.
+    # The story's specific names (see group_stories): what anchors a thread ...
     anchors: frozenset[str]
     idf: Mapping[str, float]
     unseen: float
     event: str = ""
+    # ... and, without places and regulators (events.places), an event.
+    subjects: frozenset[str] = frozenset()
+    # How much a place or a regulator counts among the names, against a subject's name.
+    background: float = 0.6
     # Weighted vectors are made when first compared: most stories of the window never are.
     _vector: dict[str, float] | None = None
     _names: dict[str, float] | None = None
@@ -101,7 +110,10 @@ class _Indexed:
     @property
     def names(self) -> dict[str, float]:
         if self._names is None:
-            self._names = weighted(self.anchors, self.idf, self.unseen)
+            idf = {
+                n: self.idf.get(n, self.unseen) * (1 if n in self.subjects else self.background) for n in self.anchors
+            }
+            self._names = weighted(self.anchors, idf, self.unseen)
         return self._names
 
 
@@ -187,7 +199,8 @@ def group_stories(
 
     def indexed(story: Story) -> _Indexed:
         f = features[id(story)]
-        return _Indexed(story, f, f.names if f.names.isdisjoint(plain) else f.names - plain, idf, unseen)
+        anchors = f.names if f.names.isdisjoint(plain) else f.names - plain
+        return _Indexed(story, f, anchors, idf, unseen, subjects=anchors - BACKGROUND, background=params.background)
 
     for earlier in sorted(known, key=lambda k: k.story.published):
         story, event, thread = earlier.story, earlier.event, earlier.thread
@@ -300,7 +313,7 @@ def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
     # Two reports of one event that both give figures nearly always share one (the fine, the count).
     conflict = params.number_conflict if item.features.numbers and other.features.numbers and not shared_numbers else 0
     # Without a shared specific name or figure, only near-identical wording makes one event.
-    anchored = shared_numbers or not item.anchors.isdisjoint(other.anchors)
+    anchored = shared_numbers or not item.subjects.isdisjoint(other.subjects)
     return (
         -conflict
         - (0 if anchored else params.unanchored_penalty)
@@ -311,9 +324,11 @@ def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
 
 
 def _thread_score(item: _Indexed, other: _Indexed, params: Params) -> float:
-    return params.thread_names * _overlap(item.names, other.names) + (1 - params.thread_names) * cosine(
+    score = params.thread_names * _overlap(item.names, other.names) + (1 - params.thread_names) * cosine(
         item.vector, other.vector
     )
+    # Two cases of one city or one regulator are not one case: a thread needs a shared subject.
+    return score if not item.subjects.isdisjoint(other.subjects) else score * params.thread_unanchored
 
 
 def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
