@@ -20,8 +20,9 @@ from digest.events.group import (
     group_new_stories,
     regroup_window,
 )
-from digest.events.grouping import Story, group_stories
+from digest.events.grouping import group_stories
 from digest.events.measure import parse_published
+from digest.events.scoring import Story
 
 
 @click.group(invoke_without_command=True)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from digest.events import store
 from digest.events.decisions import apply_decisions
-from digest.events.grouping import DEFAULT_PARAMS, Params, group_stories
+from digest.events.grouping import group_stories
+from digest.events.scoring import DEFAULT_PARAMS, Params
 
 WINDOW_DAYS = 30
 

@@ -11,8 +11,9 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from digest.events.decisions import Decision, Membership
-from digest.events.grouping import Assignment, Known, Story
+from digest.events.grouping import Assignment, Known
 from digest.events.models import EventDecision, StoryEvent
+from digest.events.scoring import Story
 from digest.feeds.models import Story as StoredStory
 
 _CHUNK = 500
