@@ -39,6 +39,8 @@ from digest.digests.connections import (
 from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
+from digest.digests.threads import earliest_needed, with_earlier
+from digest.events.view import ThreadStory, thread_stories
 from digest.mail import outbox
 from digest.mail.transports import FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
@@ -142,6 +144,7 @@ def send_claimed(
     report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
+    threads: dict[str, list[ThreadStory]] = {}
     # Bounded: at most about two batches are claimed and not yet sent.
     work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
     limit = RateLimit(per_second)
@@ -168,7 +171,7 @@ def send_claimed(
     unqueued: list[int] = []
     try:
         while not work.stopping():
-            batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, clock)
+            batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, (stories, threads), clock)
             if batch is None:
                 break
             for n, item in enumerate(batch):
@@ -211,13 +214,15 @@ def _prepare_batch(
     signer: LinkSigner,
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
-    stories: dict[int, Candidate],
+    known: tuple[dict[int, Candidate], dict[str, list[ThreadStory]]],
     clock: Callable[[], datetime],
 ) -> list[Outgoing] | None:
-    """Claim the next rows and build their messages; None when nothing is due.
+    """Claim the next rows and build their messages; None when nothing is due. ``known``: the stories
+    and their threads read by earlier batches of this run.
 
     Only the claim and the few rows that will not be sent are written; the messages are built
     outside any write transaction, so other senders' hand-overs never wait for them."""
+    stories, threads = known
     now = clock()
     with writer_turn(engine), session_scope(engine) as session:
         claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
@@ -230,6 +235,18 @@ def _prepare_batch(
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
             stories.update(load_by_ids(session, missing))
+            threads.update(thread_stories(session, missing))
+        selections = {}
+        for row in claimed:
+            person = people.get(row.subscriber_id)
+            if person is not None:
+                chosen = [stories[i] for i in row.story_ids if i in stories]
+                selections[row.id] = regroup(
+                    layout.group_order, chosen, person.topic_slugs, desks[row.edition].excluded
+                )
+        # Only readers of items that continue a thread need their earlier digests read.
+        oldest = min(filter(None, (earliest_needed(s, threads) for s in selections.values())), default=None)
+        got = edition_store.received(session, list(people), oldest) if oldest else {}
     batch = []
     cancelled: list[int] = []
     empty: list[int] = []
@@ -240,14 +257,14 @@ def _prepare_batch(
             cancelled.append(row.id)
             continue
         desk = desks[row.edition]
-        chosen = [stories[i] for i in row.story_ids if i in stories]
-        selection = regroup(layout.group_order, chosen, person.topic_slugs, desk.excluded)
+        selection = selections[row.id]
         if desk.excluded and set(selection.story_ids) != set(row.story_ids):
             if not selection.count and not settings.digest.send_empty:
                 empty.append(row.id)  # every story of it was excluded
                 continue
             narrowed.append((row.id, selection.story_ids))
-        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids, desk.version)
+        selection = with_earlier(selection, threads, got.get(person.id, ()))
+        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection, desk.version)
         rendered = renderings.get(key)
         if rendered is None:
             rendered = renderings[key] = render_digest(

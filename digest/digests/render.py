@@ -68,13 +68,18 @@ def render_digest(
             "date": story.published_at.astimezone(zone).strftime("%-d %b %Y"),
             "summary": clip(story.summary, chars),
             "topics": ", ".join(topic_names.get(t, t) for t in topic_names if t in story.topics),
+            "also_reported": [{"outlet": outlet, "url": url or ""} for outlet, url in story.also_reported],
+            "earlier": [
+                {"title": title, "date": day.astimezone(zone).strftime("%-d %b %Y"), "url": url or ""}
+                for title, day, url in story.earlier
+            ],
         }
 
     lead_id = desk.lead if desk else None
-    lead = next((story for _t, stories in selection.groups for story in stories if story.id == lead_id), None)
+    lead = next((story for _t, stories in selection.groups for story in stories if lead_id in story.ids), None)
     groups = []
     for topic, stories in selection.groups:
-        rest = [story_context(story) for story in stories if story.id != lead_id]
+        rest = [story_context(story) for story in stories if story is not lead]
         if rest or notes.get(topic):
             note = notes.get(topic, "")
             groups.append(

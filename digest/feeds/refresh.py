@@ -1,8 +1,10 @@
-"""One poll: fetch every due feed, parse, tag, store, and schedule each feed's next poll.
+"""One poll: fetch every due feed, parse, tag, store, schedule each feed's next poll, then group.
 
 Feeds are fetched concurrently; each result is parsed and stored in its own transaction as soon as it
 arrives, so a feed that fails (network, HTTP, garbage, an XML bomb) records its error and the poll goes
-on with the others, and nothing stored before is touched.
+on with the others, and nothing stored before is touched. Once every feed is stored, the poll's new
+stories are grouped into events and threads in one transaction against the recent window (read once
+per poll, not once per feed).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from digest.config import FeedSettings
 from digest.db.engine import session_scope
+from digest.events.group import group_new_stories
 from digest.feeds import store
 from digest.feeds.fetch import FetchRequest, FetchResult, fetch_feeds
 from digest.feeds.parse import ParsedFeed, ParseError, parse_feed
@@ -43,11 +46,13 @@ class FeedOutcome:
     updated: int = 0
     merged: int = 0
     message: str | None = None
+    created: frozenset[int] = frozenset()  # ids of the new stories, grouped at the end of the poll
 
 
 @dataclass(slots=True)
 class PollReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
+    grouped: int = 0  # new stories put into events and threads by this poll
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -150,7 +155,21 @@ def poll_feeds(
 
     if requests:
         asyncio.run(run())
+    report.grouped = _group_new(engine, now, {i for o in report.outcomes for i in o.created})
     return report
+
+
+def _group_new(engine: Engine, now: datetime, story_ids: set[int]) -> int:
+    """Put the poll's new stories into events and threads. A failure here costs only the grouping:
+    the stories are stored and ``digest events regroup`` groups whatever was left ungrouped."""
+    if not story_ids:
+        return 0
+    try:
+        with session_scope(engine) as session:
+            return group_new_stories(session, now, story_ids)
+    except SQLAlchemyError:
+        log.exception("%d new stories could not be grouped into events", len(story_ids))
+        return 0
 
 
 class _HeldConnection:
@@ -292,4 +311,4 @@ def _store_result(
         counts.merged,
         f" ({message})" if message else "",
     )
-    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message)
+    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message, frozenset(counts.created))

@@ -20,6 +20,7 @@ from digest.web import (
     editor_accounts,
     editor_auth,
     editor_editions,
+    editor_events,
     editor_feeds,
     editor_pages,
     editor_preview,
@@ -54,6 +55,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_pages.router)
     app.include_router(editor_feeds.router)
     app.include_router(editor_stories.router)
+    app.include_router(editor_events.router)
     app.include_router(editor_subscribers.router)
     app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)

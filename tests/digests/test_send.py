@@ -63,11 +63,13 @@ def test_each_reader_gets_their_topics_once(engine: Engine, settings: Settings, 
         DAY0 - timedelta(days=1),
         ruleset,
     )
-    subscribe(engine, settings, "none@example.org", ["deepfakes"], "daily", DAY0 + timedelta(hours=1), ruleset)
+    subscribe(engine, settings, "late@example.org", ["deepfakes"], "daily", DAY0 + timedelta(hours=1), ruleset)
     ingest(engine, ruleset, NEWS, DAY0)
-    assert send(engine, settings, ruleset, DAY0 + timedelta(hours=2)) == (2, 1, 0)
+    assert send(engine, settings, ruleset, DAY0 + timedelta(hours=2)) == (3, 0, 0)
     mails = {m["To"]: m for m in messages(outbox_dir(settings))}
-    assert set(mails) == {"deep@example.org", "kids@example.org"}  # none@ confirmed after the stories came in
+    # late@ confirmed after the stories came in, and still gets the edition like everyone else.
+    assert set(mails) == {"deep@example.org", "kids@example.org", "late@example.org"}
+    assert mails["late@example.org"]["Subject"] == "2 new stories on Deepfakes"
 
     deep = mails["deep@example.org"]
     assert deep["Subject"] == "2 new stories on Deepfakes"
