@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
-from digest.digests import edition_store, review
+from digest.digests import archive_store, edition_store, review
+from digest.digests.archive_paths import group_key
 from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
@@ -252,6 +253,9 @@ def _prepare_batch(
                 rendered = renderings[key] = render_digest(
                     settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
                 )
+                if selection.count:  # the archive's record of what this topic group got
+                    group = group_key(person.topic_slugs, layout.group_order)
+                    archive_store.record_issue(session, row.edition, group, selection.story_ids, now)
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
             ident = message_id(settings, row.edition, person.link_key)
