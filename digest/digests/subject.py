@@ -23,10 +23,12 @@ def subject_line(lead: str | None, more: int, topics: list[str], chosen: list[st
     headline = " ".join(lead.split()) or "Untitled story"
     if more <= 0:
         return fit(headline, MAX_CHARS)
-    for tail in (f" + {more} more on {join(topics)}", f" + {more} more on {topics[0]} and more", f" + {more} more"):
-        if len(tail) <= MAX_CHARS - MIN_HEADLINE or tail == f" + {more} more":
+    # The sections' names as long as they leave enough of the headline, then the first of them, then none.
+    tails = ((f" + {more} more on {join(topics)}", MIN_HEADLINE), (f" + {more} more on {topics[0]} and more", 36))
+    for tail, least in tails:
+        if len(tail) <= MAX_CHARS - least:
             return fit(headline, MAX_CHARS - len(tail)) + tail
-    raise AssertionError("unreachable: the last tail is always taken")
+    return fit(headline, MAX_CHARS - len(f" + {more} more")) + f" + {more} more"
 
 
 def fit(text: str, limit: int) -> str:
