@@ -126,6 +126,8 @@ def test_the_archive_lists_editions_and_shows_nothing_personal(
     assert index.status_code == 200
     assert f'href="/archive/{sent}/deepfakes"' in index.text
     assert f'href="/archive/{sent}/child-protection+deepfakes"' in index.text
+    # Feed readers find the feeds from the page itself.
+    assert '<link rel="alternate" type="application/atom+xml" href="/archive/deepfakes.atom"' in index.text
     personal = {
         link
         for mail in messages(outbox)
