@@ -120,6 +120,14 @@ class DeliverySettings(_Section):
     max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
 
 
+class ArchiveSettings(_Section):
+    # The public web copy of every edition sent (/archive/), one Atom feed per topic, and the
+    # "View in the browser" link in every mail. Off: no archive pages, feeds or links.
+    enabled: bool = True
+    editions: int = Field(default=60, ge=1, le=1000)  # editions listed on /archive/, newest first
+    feed_entries: int = Field(default=20, ge=1, le=200)  # editions in each topic's Atom feed
+
+
 class LoggingSettings(_Section):
     # Off by default: an e-mail address in a log line is written as "…@example.org".
     addresses: bool = False
@@ -149,6 +157,7 @@ class Settings(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -118,3 +118,4 @@ def demo(app: AppContext, workdir: Path) -> None:
         f"name {DEMO_EDITOR}, password {password}"
     )
     click.echo("  the editions:       DIGEST_DATABASE_URL=" + url + " ./run digest editions show")
+    click.echo("  the archive:        http://127.0.0.1:8000/archive/ (with the web app above running)")

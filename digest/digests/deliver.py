@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope, writer_turn
-from digest.digests import edition_store, review
+from digest.digests import archive_store, edition_store, review
+from digest.digests.archive_paths import group_key
 from digest.digests.bookkeeping import Bookkeeper
 from digest.digests.connections import (
     IDLE_POLL,
@@ -251,6 +252,7 @@ def _prepare_batch(
     cancelled: list[int] = []
     empty: list[int] = []
     narrowed: list[tuple[int, tuple[int, ...]]] = []
+    archived: list[tuple[str, str, tuple[int, ...]]] = []  # what each new rendering carried, for the archive
     for row in claimed:
         person = people.get(row.subscriber_id)
         if person is None or person.status != "confirmed":
@@ -270,12 +272,16 @@ def _prepare_batch(
             rendered = renderings[key] = render_digest(
                 settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
             )
+            if selection.count:
+                archived.append((row.edition, group_key(person.topic_slugs, layout.group_order), selection.story_ids))
         links = links_for(settings, signer, person, confirm=False)
         data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
         ident = message_id(settings, row.edition, person.link_key)
         batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0))
-    if cancelled or empty or narrowed:
+    if cancelled or empty or narrowed or archived:
         with writer_turn(engine), session_scope(engine) as session:
+            for edition, group, story_ids in archived:
+                archive_store.record_issue(session, edition, group, story_ids, now)
             for delivery_id in cancelled:
                 outbox.mark_cancelled(session, delivery_id, now)
             for delivery_id in empty:

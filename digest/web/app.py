@@ -17,6 +17,7 @@ from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from digest.web import (
+    archive,
     editor_accounts,
     editor_auth,
     editor_editions,
@@ -51,6 +52,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(subscribe.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
+    app.include_router(archive.router)
     app.include_router(editor_auth.router)
     app.include_router(editor_pages.router)
     app.include_router(editor_feeds.router)
