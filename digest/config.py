@@ -81,6 +81,9 @@ class MailSettings(_Section):
     # The sender's postal or contact line, shown in every mail's footer.
     contact_line: str = "Cybersecurity Law Digest, 1 Example Street, Example City"
     list_id: str = "digest.localhost"
+    # The envelope sender of digests, as bounces+<signed delivery key>@<domain> (VERP), so bounces can be
+    # tied to their delivery: e.g. "bounces@bounce.example.org". Unset: from_address, no VERP.
+    bounce_address: str | None = None
 
 
 class DigestSettings(_Section):

@@ -29,6 +29,7 @@ from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
 from digest.mail import outbox
+from digest.mail.return_path import ReturnPath
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
 from digest.subscribers import store as subscribers
@@ -73,6 +74,7 @@ class Outgoing:
     message_id: str
     data: bytes
     had_failures: bool  # only then does a success need to reset the subscriber's failure count
+    envelope_sender: str  # the VERP return path naming this delivery (see digest.mail.return_path)
 
 
 class RateLimit:
@@ -178,6 +180,7 @@ def send_claimed(
     limit = RateLimit(per_second)
     local = threading.local()
     transports: list[FileOutbox | SmtpTransport] = []
+    return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
     def send(item: Outgoing) -> None:
         if stop is not None and stop.is_set():
@@ -196,7 +199,9 @@ def send_claimed(
     try:
         with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-smtp") as pool:
             while stop is None or not stop.is_set():
-                batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, clock)
+                batch = _prepare_batch(
+                    engine, settings, layout, signer, return_path, worker, renderings, stories, clock
+                )
                 if batch is None:
                     break
                 list(pool.map(send, batch))
@@ -215,6 +220,7 @@ def _prepare_batch(
     settings: Settings,
     layout: SendLayout,
     signer: LinkSigner,
+    return_path: ReturnPath,
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
     stories: dict[int, Candidate],
@@ -255,9 +261,9 @@ def _prepare_batch(
             links = links_for(settings, signer, person, confirm=False)
             data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
             ident = message_id(settings, row.edition, person.link_key)
-            batch.append(
-                Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0)
-            )
+            failures = person.failed_deliveries > 0
+            sender = return_path.for_delivery(row.id)
+            batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
     return batch
 
 
@@ -277,7 +283,7 @@ def _send_one(
         if not outbox.hand_over(session, item.delivery_id, worker, clock()):
             return "cancelled"
     try:
-        transport.send_raw(settings.mail.from_address, item.recipient, item.data)
+        transport.send_raw(item.envelope_sender, item.recipient, item.data)
     except DeliveryError as exc:
         return _record_failure(engine, settings, item, exc, clock())
     with session_scope(engine) as session:
