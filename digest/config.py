@@ -123,6 +123,29 @@ class DeliverySettings(_Section):
     max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
 
 
+class BounceSettings(_Section):
+    keep_days: int = Field(default=30, ge=1, le=365)  # how long the original of a bounce is kept for editors
+    soft_limit: int = Field(default=3, ge=1)  # soft bounces within window_days before an address is suppressed
+    window_days: int = Field(default=14, ge=1, le=365)
+    # imap://user:password@host:port or imaps://... : a mailbox bounces are delivered to (unset: none).
+    imap_url: str | None = None
+    imap_folder: str = "INBOX"
+    # "tls": TLS from the start (imaps, port 993); "starttls": upgrade a plain connection (refused if the
+    # server cannot); "none": plain text, only for a server on this machine.
+    imap_tls: Literal["tls", "starttls", "none"] = "tls"
+    # What happens to a processed message: moved to imap_done_folder, or deleted.
+    imap_after: Literal["move", "delete"] = "move"
+    imap_done_folder: str = "digest-processed"
+    fetch_minutes: int = Field(default=5, ge=1, le=24 * 60)  # how often the scheduler fetches (imap_url set)
+    # Hosted senders' webhooks (unset: that webhook answers 404).
+    ses_topic_arns: list[str] = Field(default_factory=list)  # the SNS topics whose messages are accepted
+    # Certificates of SNS signatures are fetched only from https://sns.<region>.amazonaws.com/...;
+    # URLs starting with one of these are trusted too (a test certificate authority on loopback).
+    sns_extra_certificate_urls: list[str] = Field(default_factory=list)
+    postmark_credentials: str | None = None  # "user:password" the Postmark webhook sends (basic auth)
+    mailgun_signing_key: str | None = None  # the HTTP webhook signing key of the Mailgun account
+
+
 class LoggingSettings(_Section):
     # Off by default: an e-mail address in a log line is written as "…@example.org".
     addresses: bool = False
@@ -152,6 +175,7 @@ class Settings(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    bounces: BounceSettings = Field(default_factory=BounceSettings)
 
     @field_validator("database_url")
     @classmethod
