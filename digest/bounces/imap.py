@@ -1,7 +1,8 @@
 """``digest bounces fetch``: bounces from an IMAP mailbox, each processed once, then moved or deleted.
 
-Exactly once, even when two fetchers run at the same time: on PostgreSQL an advisory lock lets only one
-fetch at a time (the other reports it left the mailbox to it); on any database a report already
+Exactly once, even when two fetchers run at the same time: one lock (PostgreSQL's advisory lock, or a
+lock on a file beside the SQLite database) lets only one fetch at a time, and the other reports it left
+the mailbox to it; IMAP itself cannot keep two sessions from moving one message. A report already
 recorded is not acted on again (its key is unique), so a message fetched twice by two fetchers, or
 fetched again after a crash between processing and moving, changes nothing the second time. A message
 is moved away only after its report was committed.
@@ -9,6 +10,7 @@ is moved away only after its report was committed.
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import re
@@ -21,7 +23,7 @@ from sqlalchemy import Engine
 
 from digest.bounces.process import Processor
 from digest.config import Settings
-from digest.db.locks import try_lock
+from digest.db.locks import try_exclusive
 from digest.failures import OperatorError
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class FetchReport:
 def fetch_mailbox(engine: Engine, settings: Settings, processor: Processor) -> FetchReport:
     """Process every message in the bounce folder, then move (or delete) it."""
     report = FetchReport()
-    with try_lock(engine, "bounces-fetch") as mine:
+    with try_exclusive(engine, "bounces-fetch") as mine:
         if not mine:
             report.busy = 1
             return report
@@ -51,10 +53,8 @@ def fetch_mailbox(engine: Engine, settings: Settings, processor: Processor) -> F
         try:
             _fetch(imap, settings, processor, report)
         finally:
-            try:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError):
                 imap.logout()
-            except (imaplib.IMAP4.error, OSError):
-                pass
     return report
 
 
@@ -92,15 +92,14 @@ def _done(imap: imaplib.IMAP4, uid: str, after: str, folder: str, can_move: bool
     imap.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
 
 
-def _connect(settings: Settings) -> imaplib.IMAP4:
+def _open(settings: Settings) -> imaplib.IMAP4:
     b = settings.bounces
     url = urlsplit(b.imap_url or "")
     host = url.hostname or "localhost"
     tls = b.imap_tls == "tls" or url.scheme == "imaps"
     port = url.port or (993 if tls else 143)
-    where = f"bounce mailbox {host}:{port}"
+    imap: imaplib.IMAP4 | None = None
     try:
-        imap: imaplib.IMAP4
         if tls:
             imap = imaplib.IMAP4_SSL(host, port, ssl_context=ssl.create_default_context(), timeout=30)
         else:
@@ -108,6 +107,22 @@ def _connect(settings: Settings) -> imaplib.IMAP4:
             if b.imap_tls == "starttls":
                 imap.starttls(ssl.create_default_context())
         imap.login(unquote(url.username or ""), unquote(url.password or ""))
+        return imap
+    except BaseException:
+        if imap is not None:
+            with contextlib.suppress(OSError):
+                imap.shutdown()
+        raise
+
+
+def _connect(settings: Settings) -> imaplib.IMAP4:
+    b = settings.bounces
+    url = urlsplit(b.imap_url or "")
+    host = url.hostname or "localhost"
+    port = url.port or (993 if b.imap_tls == "tls" or url.scheme == "imaps" else 143)
+    where = f"bounce mailbox {host}:{port}"
+    try:
+        return _open(settings)
     except ConnectionRefusedError:
         raise MailboxError(f"{where}: connection refused (bounces.imap_url)") from None
     except socket.gaierror:
@@ -120,7 +135,6 @@ def _connect(settings: Settings) -> imaplib.IMAP4:
         raise MailboxError(f"{where}: {_said(exc)} (bounces.imap_url)") from None
     except OSError as exc:
         raise MailboxError(f"{where}: {exc.strerror or exc}") from None
-    return imap
 
 
 def _said(exc: Exception) -> str:
