@@ -17,6 +17,7 @@ from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from digest.web import (
+    bounce_hooks,
     editor_accounts,
     editor_auth,
     editor_editions,
@@ -58,6 +59,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
     app.include_router(editor_editions.router)
+    app.include_router(bounce_hooks.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
