@@ -20,6 +20,7 @@ from digest.web import (
     bounce_hooks,
     editor_accounts,
     editor_auth,
+    editor_bounces,
     editor_editions,
     editor_feeds,
     editor_pages,
@@ -60,6 +61,7 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_preview.router)
     app.include_router(editor_editions.router)
     app.include_router(bounce_hooks.router)
+    app.include_router(editor_bounces.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
