@@ -145,6 +145,14 @@ class BounceSettings(_Section):
     postmark_credentials: str | None = None  # "user:password" the Postmark webhook sends (basic auth)
     mailgun_signing_key: str | None = None  # the HTTP webhook signing key of the Mailgun account
 
+    @field_validator("ses_topic_arns", "sns_extra_certificate_urls", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        # From the environment a list comes as one string: items separated by commas.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
 
 class LoggingSettings(_Section):
     # Off by default: an e-mail address in a log line is written as "…@example.org".
