@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.bounces.models import BounceEvent
+from digest.db.base import iso
 from digest.mail.models import Delivery
 
 
@@ -100,6 +101,21 @@ def purge_originals(session: Session, before: datetime) -> int:
 def events_of(session: Session, subscriber_id: int) -> list[BounceEvent]:
     query = select(BounceEvent).where(BounceEvent.subscriber_id == subscriber_id).order_by(BounceEvent.id)
     return list(session.scalars(query))
+
+
+def export_events(session: Session, subscriber_id: int) -> list[dict[str, Any]]:
+    """What came back for a person, for their export (the originals are not repeated there)."""
+    return [
+        {
+            "received_at": iso(e.received_at),
+            "kind": e.kind,
+            "source": e.source,
+            "status": e.status,
+            "reason": e.reason,
+            "action": e.action,
+        }
+        for e in events_of(session, subscriber_id)
+    ]
 
 
 def event(session: Session, event_id: int) -> BounceEvent | None:

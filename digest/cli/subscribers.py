@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from digest.bounces.store import export_events
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import session_scope
 from digest.subscribers import store
@@ -165,7 +166,8 @@ def export(app: AppContext, email: str) -> None:
     """Everything stored about one person, as JSON."""
     with session_scope(app.engine()) as session:
         subscriber = _find(session, email)
-        click.echo(json.dumps(export_subscriber(session, subscriber), indent=2, ensure_ascii=False))
+        exported = {**export_subscriber(session, subscriber), "bounces": export_events(session, subscriber.id)}
+        click.echo(json.dumps(exported, indent=2, ensure_ascii=False))
 
 
 @subscribers.command("erase")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from digest.bounces.store import export_events
 from digest.db.engine import session_scope
 from digest.editors.models import Editor
 from digest.mail.transports import DeliveryError, Sending
@@ -156,7 +157,8 @@ def export(request: Request, subscriber_id: int) -> Response:
         subscriber = _person(session, subscriber_id)
         if subscriber is None:
             return back(request, editor, "/editor/subscribers", error("no such subscriber (erased?)", "a subscriber"))
-        data = json.dumps(export_subscriber(session, subscriber), indent=2, ensure_ascii=False)
+        exported = {**export_subscriber(session, subscriber), "bounces": export_events(session, subscriber.id)}
+        data = json.dumps(exported, indent=2, ensure_ascii=False)
     return Response(
         data,
         media_type="application/json",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from digest.bounces.store import export_events
 from digest.db.engine import session_scope
 from digest.subscribers import signup
 from digest.subscribers.models import Subscriber
@@ -114,7 +115,7 @@ def export(request: Request, token: str) -> Response:
     web = state(request)
     with session_scope(web.engine) as session:
         subscriber = subscriber_from(session, web, "preferences", token)
-        data = export_subscriber(session, subscriber)
+        data = {**export_subscriber(session, subscriber), "bounces": export_events(session, subscriber.id)}
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         media_type="application/json",

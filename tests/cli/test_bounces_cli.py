@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -45,6 +46,8 @@ def test_process_files_and_stdin(database_url: str, engine: Engine, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert result.output == "hard: suppressed 1\nignored: none 1\n"
     assert status(engine, "gone@example.net") == "unsubscribed"
+    exported = json.loads(run(database_url, "subscribers", "export", "gone@example.net", env=ENV).output)
+    assert [(b["kind"], b["status"], b["action"]) for b in exported["bounces"]] == [("hard", "5.1.1", "suppressed")]
     piped = CliRunner().invoke(
         cli,
         ["bounces", "process"],
