@@ -3,6 +3,7 @@ once and moved away, even when two fetchers run at the same time."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -16,8 +17,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from digest.bounces.models import BounceEvent
-from digest.config import Settings
+from digest.config import BounceSettings, Settings
 from digest.db.engine import session_scope
+from digest.scheduler import bounces_job, build_scheduler
 from digest.subscribers import store as subscribers
 from digest.tagging.rules import Ruleset
 from tests.bounces.reports import hard_bounce
@@ -25,6 +27,7 @@ from tests.cli.test_feeds_cli import run
 from tests.conftest import TOPICS
 from tests.digests.helpers import subscribe
 from tests.imapserver import ImapServer
+from tests.test_scheduler import runtime
 
 READERS = [f"reader{i}@example.net" for i in range(8)]
 
@@ -89,3 +92,24 @@ def test_delete_instead_of_move_and_a_wrong_password(
     assert refused.output.startswith(f"error: bounce mailbox 127.0.0.1:{imap_server.port}: ")
     unset = run(database_url, "bounces", "fetch")
     assert unset.exit_code == 2 and "set bounces.imap_url" in unset.output
+
+
+def test_the_scheduler_job_fetches_the_mailbox(
+    engine: Engine, ruleset: Ruleset, imap_server: ImapServer, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        secret_key="k",
+        bounces=BounceSettings(imap_url=imap_server.url, imap_tls="none", fetch_minutes=3),
+    )
+    subscribe(engine, settings, READERS[0], ["deepfakes"], "daily", datetime.now(UTC) - timedelta(days=1), ruleset)
+    imap_server.deliver(hard_bounce(READERS[0], "bounces@bounce.example.org"))
+    scheduler = build_scheduler(runtime(engine, settings, ruleset), 60)
+    assert str(scheduler.get_job("bounces").trigger) == "interval[0:03:00]"
+    scheduler.shutdown(wait=False)
+    with caplog.at_level(logging.INFO, logger="digest.run"):
+        bounces_job()
+    assert "bounces: 1 reports processed, 0 seen before" in [r.getMessage() for r in caplog.records]
+    with session_scope(engine) as s:
+        person = subscribers.by_email(s, READERS[0])
+        assert person is not None and person.status == "unsubscribed"
