@@ -133,6 +133,8 @@ class BounceSettings(_Section):
     # "tls": TLS from the start (imaps, port 993); "starttls": upgrade a plain connection (refused if the
     # server cannot); "none": plain text, only for a server on this machine.
     imap_tls: Literal["tls", "starttls", "none"] = "tls"
+    # A PEM file of certificate authorities to trust for the mailbox (a private CA); unset: the system's.
+    imap_ca_file: str | None = None
     # What happens to a processed message: moved to imap_done_folder, or deleted.
     imap_after: Literal["move", "delete"] = "move"
     imap_done_folder: str = "digest-processed"

@@ -20,11 +20,15 @@ USER, PASSWORD = "bounces", "secret-password"
 
 
 class ImapServer:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: a certificate and key file; then the server offers STARTTLS and also listens with
+        TLS from the start on ``tls_port``."""
         if not Path(DOVECOT).exists():
             pytest.skip("dovecot is not installed (.ci/run installs dovecot-imapd)")
         self.folder = folder
         self.port = closed_port()
+        self.tls_port = closed_port()
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -45,6 +49,11 @@ class ImapServer:
         else:
             uid, gid = os.getuid(), os.getgid()
             users = f"default_internal_user = {getpass.getuser()}\ndefault_login_user = {getpass.getuser()}\n"
+        ssl = "ssl = no"
+        if self.tls:
+            for path in self.tls:
+                path.chmod(0o644)  # dovecot reads them as root, at start, before dropping privileges
+            ssl = f"ssl = yes\nssl_cert = <{self.tls[0]}\nssl_key = <{self.tls[1]}"
         conf = root / "dovecot.conf"
         conf.write_text(
             f"""base_dir = {root}/run
@@ -52,7 +61,7 @@ state_dir = {root}/state
 log_path = /dev/stderr
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain
 first_valid_uid = 1
@@ -75,7 +84,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port if self.tls else 0}
   }}
 }}
 """

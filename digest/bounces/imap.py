@@ -100,12 +100,13 @@ def _open(settings: Settings) -> imaplib.IMAP4:
     port = url.port or (993 if tls else 143)
     imap: imaplib.IMAP4 | None = None
     try:
+        context = ssl.create_default_context(cafile=b.imap_ca_file)
         if tls:
-            imap = imaplib.IMAP4_SSL(host, port, ssl_context=ssl.create_default_context(), timeout=30)
+            imap = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=30)
         else:
             imap = imaplib.IMAP4(host, port, timeout=30)
             if b.imap_tls == "starttls":
-                imap.starttls(ssl.create_default_context())
+                imap.starttls(context)
         imap.login(unquote(url.username or ""), unquote(url.password or ""))
         return imap
     except BaseException:
@@ -131,6 +132,8 @@ def _connect(settings: Settings) -> imaplib.IMAP4:
         raise MailboxError(f"{where}: timed out (bounces.imap_url)") from None
     except ssl.SSLError as exc:
         raise MailboxError(f"{where}: TLS failed: {exc.reason or exc} (bounces.imap_tls)") from None
+    except FileNotFoundError:
+        raise MailboxError(f"bounces.imap_ca_file: {b.imap_ca_file}: no such file") from None
     except imaplib.IMAP4.error as exc:
         raise MailboxError(f"{where}: {_said(exc)} (bounces.imap_url)") from None
     except OSError as exc:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 from sqlalchemy import Engine, func, select
 
 from digest.bounces.models import BounceEvent
@@ -22,7 +23,7 @@ from digest.db.engine import session_scope
 from digest.scheduler import bounces_job, build_scheduler
 from digest.subscribers import store as subscribers
 from digest.tagging.rules import Ruleset
-from tests.bounces.reports import hard_bounce
+from tests.bounces.reports import CORPUS, hard_bounce
 from tests.cli.test_feeds_cli import run
 from tests.conftest import TOPICS
 from tests.digests.helpers import subscribe
@@ -113,3 +114,36 @@ def test_the_scheduler_job_fetches_the_mailbox(
     with session_scope(engine) as s:
         person = subscribers.by_email(s, READERS[0])
         assert person is not None and person.status == "unsubscribed"
+
+
+@pytest.fixture
+def tls_imap_server() -> Iterator[tuple[ImapServer, Path]]:
+    folder = Path(tempfile.mkdtemp(prefix="digest-imaps-"))
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, authority = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(authority))
+    server = ImapServer(folder, tls=(cert, key))
+    server.start()
+    yield server, authority
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_tls_from_the_start_and_starttls_verify_the_certificate(
+    database_url: str, tls_imap_server: tuple[ImapServer, Path]
+) -> None:
+    server, authority = tls_imap_server
+    report = (CORPUS / "qmail-failure.eml").read_bytes()
+    server.deliver(report, report.replace(b"qmail-send", b"qmail-send (again)"))
+    imaps = server.url.replace("imap://", "imaps://").replace(f":{server.port}", f":{server.tls_port}")
+    base = {**environment(database_url, server), "DIGEST_BOUNCES__IMAP_TLS": "tls"}
+    untrusted = run(database_url, "bounces", "fetch", env={**base, "DIGEST_BOUNCES__IMAP_URL": imaps})
+    assert untrusted.exit_code == 2 and "TLS failed: CERTIFICATE_VERIFY_FAILED" in untrusted.output
+    trusted = {**base, "DIGEST_BOUNCES__IMAP_URL": imaps, "DIGEST_BOUNCES__IMAP_CA_FILE": str(authority)}
+    assert run(database_url, "bounces", "fetch", env=trusted).output.startswith("processed 2,")
+    server.deliver(report.replace(b"qmail-send", b"qmail-send (third)"))
+    starttls = {**base, "DIGEST_BOUNCES__IMAP_TLS": "starttls", "DIGEST_BOUNCES__IMAP_CA_FILE": str(authority)}
+    assert run(database_url, "bounces", "fetch", env=starttls).output.startswith("processed 1,")
