@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.context import AppContext, BadInput, pass_app
+from digest.cli.context import AppContext, BadInput, counting_progress, pass_app
 
 if TYPE_CHECKING:
     from digest.bounces.process import Processor
@@ -44,13 +44,17 @@ def process(app: AppContext, files: tuple[Path, ...]) -> None:
     if not files:
         outcome = processor.process_message(sys.stdin.buffer.read(), "file")
         counts[f"{outcome.kind}: {outcome.action}"] += 1
-    for path in files:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
-        outcome = processor.process_message(raw, "file")
-        counts[f"{outcome.kind}: {outcome.action}"] += 1
+    with counting_progress(app.console, "processing", show_item=True) as progress:
+        task = progress.add_task("", total=len(files)) if len(files) > 1 else None
+        for path in files:
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
+            outcome = processor.process_message(raw, "file")
+            counts[f"{outcome.kind}: {outcome.action}"] += 1
+            if task is not None:
+                progress.update(task, advance=1, description=path.name)
     for label, n in sorted(counts.items()):
         click.echo(f"{label} {n}")
 
