@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -44,8 +45,10 @@ def process(app: AppContext, files: tuple[Path, ...]) -> None:
     if not files:
         outcome = processor.process_message(sys.stdin.buffer.read(), "file")
         counts[f"{outcome.kind}: {outcome.action}"] += 1
-    with counting_progress(app.console, "processing", show_item=True) as progress:
-        task = progress.add_task("", total=len(files)) if len(files) > 1 else None
+    # A progress bar over many files (a maildir); none for one message from an MTA's pipe.
+    progress = counting_progress(app.console, "processing", show_item=True) if len(files) > 1 else None
+    with progress or contextlib.nullcontext():
+        task = progress.add_task("", total=len(files)) if progress is not None else None
         for path in files:
             try:
                 raw = path.read_bytes()
@@ -53,7 +56,7 @@ def process(app: AppContext, files: tuple[Path, ...]) -> None:
                 raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
             outcome = processor.process_message(raw, "file")
             counts[f"{outcome.kind}: {outcome.action}"] += 1
-            if task is not None:
+            if progress is not None and task is not None:
                 progress.update(task, advance=1, description=path.name)
     for label, n in sorted(counts.items()):
         click.echo(f"{label} {n}")
