@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import digest.bounces.models
     import digest.db.scheduler_table
     import digest.digests.archive_models
     import digest.digests.edition_models

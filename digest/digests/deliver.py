@@ -43,6 +43,7 @@ from digest.digests.select import Candidate, load_by_ids, regroup
 from digest.digests.threads import earliest_needed, with_earlier
 from digest.events.view import ThreadStory, thread_stories
 from digest.mail import outbox
+from digest.mail.return_path import ReturnPath
 from digest.mail.transports import FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
 from digest.subscribers.links import links_for
@@ -150,6 +151,7 @@ def send_claimed(
     work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
     limit = RateLimit(per_second)
     books = Bookkeeper(engine, worker, clock)
+    return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
     def on_outcome(outcome: str) -> None:
         report.add(outcome)
@@ -172,7 +174,9 @@ def send_claimed(
     unqueued: list[int] = []
     try:
         while not work.stopping():
-            batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, (stories, threads), clock)
+            batch = _prepare_batch(
+                engine, settings, layout, signer, return_path, worker, renderings, (stories, threads), clock
+            )
             if batch is None:
                 break
             for n, item in enumerate(batch):
@@ -213,6 +217,7 @@ def _prepare_batch(
     settings: Settings,
     layout: SendLayout,
     signer: LinkSigner,
+    return_path: ReturnPath,
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
     known: tuple[dict[int, Candidate], dict[str, list[ThreadStory]]],
@@ -277,7 +282,9 @@ def _prepare_batch(
         links = links_for(settings, signer, person, confirm=False)
         data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
         ident = message_id(settings, row.edition, person.link_key)
-        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0))
+        failures = person.failed_deliveries > 0
+        sender = return_path.for_delivery(row.id)
+        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
     if cancelled or empty or narrowed or archived:
         with writer_turn(engine), session_scope(engine) as session:
             for edition, group, story_ids in archived:

@@ -102,6 +102,7 @@ def render_digest(
             "List-Id": f"{settings.mail.from_name} <{settings.mail.list_id}>",
             "List-Unsubscribe": f"<{UNSUBSCRIBE}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Feedback-ID": feedback_id(settings, edition),
         },
     )
     text = env.get_template("digest.txt").render(**context)
@@ -185,8 +186,15 @@ def digest_message(
             "List-Id": f"{settings.mail.from_name} <{settings.mail.list_id}>",
             "List-Unsubscribe": f"<{links.unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Feedback-ID": feedback_id(settings, edition),
         },
     )
+
+
+def feedback_id(settings: Settings, edition: str) -> str:
+    """Gmail's feedback-loop header, ``campaign:customer:type:sender``: complaint rates per edition."""
+    campaign = edition.replace(":", ".")  # its fields are separated by colons
+    return f"{campaign}:digest:newsletter:{settings.mail.list_id.replace(':', '.')}"
 
 
 def message_id(settings: Settings, edition: str, link_key: str) -> str:

@@ -30,6 +30,10 @@ _DELIVERIES = light_table(
     "deliveries", id=Integer, subscriber_id=Integer, edition=String, state=String, story_ids=Text,
     sent_at=UTCDateTime, attempts=Integer, last_error=Text,
 )  # fmt: skip
+_BOUNCES = light_table(
+    "bounce_events", id=Integer, subscriber_id=Integer, received_at=UTCDateTime, kind=String, source=String,
+    status=String, reason=Text, action=String,
+)  # fmt: skip
 _SUPPRESSIONS = light_table("suppressions", address_hash=String)
 _SECRETS = light_table("app_secrets", name=String, value=String)
 
@@ -49,6 +53,9 @@ def export_person(connection: Connection, ident: int) -> dict[str, Any]:
     ).all()
     deliveries = connection.execute(
         select(_DELIVERIES).where(_DELIVERIES.c.subscriber_id == ident).order_by(_DELIVERIES.c.id)
+    ).all()
+    bounces = connection.execute(
+        select(_BOUNCES).where(_BOUNCES.c.subscriber_id == ident).order_by(_BOUNCES.c.id)
     ).all()
     return {
         "email": person.email,
@@ -82,6 +89,18 @@ def export_person(connection: Connection, ident: int) -> dict[str, Any]:
                 **({"last_error": d.last_error} if d.last_error else {}),
             }
             for d in deliveries
+        ],
+        # What came back for their messages (the originals are not repeated here).
+        "bounces": [
+            {
+                "received_at": iso(b.received_at),
+                "kind": b.kind,
+                "source": b.source,
+                "status": b.status,
+                "reason": b.reason,
+                "action": b.action,
+            }
+            for b in bounces
         ],
         "suppressed": _is_suppressed(connection, person.email),
     }

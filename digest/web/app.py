@@ -18,8 +18,10 @@ from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from digest.web import (
     archive,
+    bounce_hooks,
     editor_accounts,
     editor_auth,
+    editor_bounces,
     editor_editions,
     editor_events,
     editor_feeds,
@@ -62,6 +64,8 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
     app.include_router(editor_editions.router)
+    app.include_router(bounce_hooks.router)
+    app.include_router(editor_bounces.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
