@@ -13,7 +13,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.bounces.models import BounceEvent
-from digest.db.base import iso
 from digest.mail.models import Delivery
 
 

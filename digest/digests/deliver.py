@@ -146,7 +146,7 @@ def send_claimed(
     report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
-    threads: dict[str, list[ThreadStory]] = {}
+    story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
     # Bounded: at most about two batches are claimed and not yet sent.
     work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
     limit = RateLimit(per_second)
@@ -175,7 +175,7 @@ def send_claimed(
     try:
         while not work.stopping():
             batch = _prepare_batch(
-                engine, settings, layout, signer, return_path, worker, renderings, (stories, threads), clock
+                engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
             )
             if batch is None:
                 break
