@@ -1,7 +1,7 @@
 """bounce events: every bounce and complaint that came back, tied to its delivery and subscriber
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
