@@ -5,7 +5,6 @@ the reader's topics, and other outlets and earlier events of a story when groupi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from digest.config import Settings
@@ -18,17 +17,9 @@ NAMES = {"ai-misuse": "AI misuse", "child-protection": "Child protection", "deep
 EDITION = "daily:2026-12-01"
 
 
-@dataclass(frozen=True, slots=True)
-class Grouped(Candidate):
-    """A story as event grouping hands it over: with the other outlets' reports and earlier events."""
-
-    also_reported: tuple[dict[str, str], ...] = ()
-    earlier: tuple[dict[str, str], ...] = ()
-
-
-def story(i: int, title: str, topics: set[str], **grouped: tuple[dict[str, str], ...]) -> Grouped:
+def story(i: int, title: str, topics: set[str], **grouped: tuple[tuple[object, ...], ...]) -> Candidate:
     summary = f"What happened in story {i}, and why it matters."
-    return Grouped(i, title, f"https://wire.example/{i}", summary, NOW, NOW, frozenset(topics), ("Wire",), **grouped)
+    return Candidate(i, title, f"https://wire.example/{i}", summary, NOW, NOW, frozenset(topics), ("Wire",), **grouped)  # type: ignore[arg-type]
 
 
 VOICE = story(1, "Court jails man who cloned his boss's voice", {"deepfakes", "ai-misuse"})
@@ -36,12 +27,9 @@ MINISTER = story(
     2,
     "Deepfake of minister used in scam ads",
     {"deepfakes", "ai-misuse"},
-    also_reported=(
-        {"outlet": "Daily Planet", "url": "https://planet.example/a"},
-        {"outlet": "Wire Two", "url": "https://two.example/b"},
-    ),
+    also_reported=(("Daily Planet", "https://planet.example/a"), ("Wire Two", "https://two.example/b")),
     earlier=(
-        {"title": "Scam ads with the minister's face spread", "date": "3 Nov 2026", "url": "https://wire.example/0"},
+        ("Scam ads with the minister's face spread", datetime(2026, 11, 3, 9, tzinfo=UTC), "https://wire.example/0"),
     ),
 )
 CHATBOT = story(3, "Regulator fines chatbot maker", {"ai-misuse"})
