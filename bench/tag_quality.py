@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))  # the labelled sets and the scorer live beside th
 
 from digest.tagging.rules import load_rules  # noqa: E402
 from digest.tagging.tagger import tag_story  # noqa: E402
-from tests.tagging.score import NEAR_MISSES, TOPICS, Score, Story, labelled_sets, score  # noqa: E402
+from tests.tagging.score import NEAR_MISSES, TOPICS, Score, Story, Tag, labelled_sets, score  # noqa: E402
 
 
 def report(name: str, stories: list[Story], result: Score) -> list[str]:
@@ -41,6 +41,15 @@ def report(name: str, stories: list[Story], result: Score) -> list[str]:
     return lines
 
 
+def by_source(stories: list[Story], tag: Tag) -> str:
+    """One line scoring the feed stories ("FILE#N" ids) and the written ones apart."""
+    parts = {"feeds": [s for s in stories if "#" in s.id], "written": [s for s in stories if "#" not in s.id]}
+    scored = [(source, len(part), score(part, tag)) for source, part in parts.items() if part]
+    return "  by source: " + "; ".join(
+        f"{source} {n} micro-F1 {r.micro_f1:.3f} exact {r.exact_match:.3f}" for source, n, r in scored
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="list the wrong stories (never of the held-out part)")
@@ -54,6 +63,8 @@ def main() -> None:
     for name, stories in labelled_sets().items():
         result = score(stories, tag)
         print("\n".join(report(name, stories, result)))
+        if name.startswith("real"):
+            print(by_source(stories, tag))
         if args.misses and "heldout" not in name:
             print("\n".join(f"    {miss}" for miss in result.misses))
 
