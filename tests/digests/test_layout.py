@@ -124,3 +124,6 @@ def test_the_public_copy_has_no_reader_links_and_the_mail_has_the_browser_link()
         assert "placeholder.invalid" not in part and "You get this because" not in part
         assert "View in the browser" not in part and "https://news.example/archive/" in part
     assert 'style="display: none' not in web.html  # no preheader on a web page
+    # A digest with nothing new (digest.send_empty) has no edition page to link to.
+    empty = render_digest(settings, NAMES, Selection(()), CHOSEN, "daily", EDITION)
+    assert "View in the browser" not in empty.text + empty.html and "No new stories" in empty.text

@@ -25,7 +25,7 @@ def test_never_longer_than_a_header_line_and_never_cut_mid_word_silently(
 ) -> None:
     subject = subject_line(lead, more, topics, topics)
     assert len("Subject: " + subject) <= LINE_CHARS
-    headline = " ".join(lead.split())
+    headline = " ".join(lead.split()) or "Untitled story"  # a headline of blanks only
     if more:
         assert f" + {more} more" in subject
         shown = subject[: subject.rindex(f" + {more} more")]
