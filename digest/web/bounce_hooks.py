@@ -7,6 +7,7 @@ Accepted events go to the same processor as bounces that arrive by mail.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -89,7 +90,8 @@ def _process(web: WebState, event: Event | None, source: str, payload: dict[str,
         return _answer(200, "ignored")  # deliveries, opens and the like: nothing to do
     processor = Processor(web.engine, web.settings, web.signer.keys)
     original = json.dumps(payload, sort_keys=True).encode()
-    outcome = processor.process_event(event.verdict, event.clues, event.key or original.hex()[:64], source, original)
+    key = event.key or hashlib.sha256(original).hexdigest()  # no id given: the same payload is the same event
+    outcome = processor.process_event(event.verdict, event.clues, key, source, original)
     return _answer(200, f"{outcome.kind}: {outcome.action}")
 
 
