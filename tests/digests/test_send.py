@@ -69,7 +69,7 @@ def test_each_reader_gets_their_topics_once(engine: Engine, settings: Settings, 
     mails = {m["To"]: m for m in messages(outbox_dir(settings))}
     # late@ confirmed after the stories came in, and still gets the edition like everyone else.
     assert set(mails) == {"deep@example.org", "kids@example.org", "late@example.org"}
-    assert mails["late@example.org"]["Subject"] == "2 new stories on Deepfakes"
+    assert mails["late@example.org"]["Subject"] == "Police warn of AI nudes used to blackmail… + 1 more on Deepfakes"
 
     deep = mails["deep@example.org"]
     assert deep["Subject"] == "Police warn of AI nudes used to blackmail… + 1 more on Deepfakes"
