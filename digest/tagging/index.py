@@ -19,7 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import pairwise
+from itertools import islice
+from operator import itemgetter
 
 from digest.tagging.phrases import WORDS, Phrase
 
@@ -30,6 +31,7 @@ WORD_MEMORY = 100_000
 # longer phrases it makes worth trying (phrase id -> phrase).
 _Word = tuple[dict[int, str], dict[int, Phrase]]
 _NOTHING: _Word = ({}, {})
+_START = itemgetter(slice(3))  # a word's first three letters, as map() can take them
 _SPACES = re.compile(r"\s+")
 _UNTIDY = re.compile(r"\s\s|[^\S ]")  # what _SPACES would change: a run, or a space that is not " "
 # The letters re's case-insensitive matching takes for an ASCII one (i, s) that stay themselves when
@@ -62,22 +64,25 @@ class PhraseIndex:
             elif phrase.pairs:
                 pair = min(sorted(phrase.pairs), key=frequency.__getitem__)
                 # Its pairs already say the text has their first words and the starts of the next
-                # ones: only the conditions they leave out are checked again.
+                # ones, and the pair it is found by is in the text: only the conditions they leave
+                # out are checked again (none, for most phrases of two words).
                 lean = replace(
                     phrase,
                     required=phrase.required - {first for first, _ in phrase.pairs},
                     prefixes=phrase.prefixes - {start for _, start in phrase.pairs},
+                    pairs=phrase.pairs - {pair},
                 )
                 self.by_pair.setdefault(pair, {})[phrase.id] = lean
             elif phrase.required or phrase.prefixes:
                 conditions = sorted(phrase.required) + sorted(f"{start}*" for start in phrase.prefixes)
                 rarest = min(conditions, key=lambda c: (len(c.rstrip("*")) < 3, frequency[c]))
+                # The word (or start) it is found by is in the text: not checked again.
                 if rarest.endswith("*"):
-                    self.by_prefix.setdefault(rarest[:-1], []).append(phrase)
+                    lean = replace(phrase, prefixes=phrase.prefixes - {rarest[:-1]})
+                    self.by_prefix.setdefault(rarest[:-1], []).append(lean)
                 else:
-                    self.by_word.setdefault(rarest, []).append(phrase)
-        # The words some phrase needs a certain word after: the only pairs of a text worth keeping.
-        self.starters = frozenset(first for p in phrases for first, _ in p.pairs)
+                    lean = replace(phrase, required=phrase.required - {rarest})
+                    self.by_word.setdefault(rarest, []).append(lean)
         self._words: dict[str, _Word] = {}
 
     def find(self, text: str) -> dict[int, str]:
@@ -99,8 +104,9 @@ class PhraseIndex:
                     found.update(direct)
                 if more:
                     candidates.update(more)
-        starters = self.starters
-        pairs = {(word, after[:3]) for word, after in pairwise(tokens) if word in starters}
+        # Every word with the start of the next, built without a Python loop: cheaper than keeping
+        # only the pairs some phrase starts with.
+        pairs = set(zip(tokens, map(_START, islice(tokens, 1, None)), strict=False))
         by_pair = self.by_pair
         for pair in pairs & by_pair.keys():
             candidates.update(by_pair[pair])
@@ -120,7 +126,7 @@ class PhraseIndex:
                         continue
                 if phrase.prefixes:
                     if starts is None:
-                        starts = {word[:3] for word in tokens}
+                        starts = set(map(_START, tokens))
                     if not phrase.prefixes <= starts:
                         continue
                 if match := phrase.pattern.search(text):
