@@ -28,9 +28,10 @@ from digest.tagging.phrases import WORDS, Phrase
 WORD_MEMORY = 100_000
 
 # What one word of a text brings: the one-word phrases it matches (phrase id -> the word), and the
-# longer phrases it makes worth trying (phrase id -> phrase).
-_Word = tuple[dict[int, str], dict[int, Phrase]]
-_NOTHING: _Word = ({}, {})
+# longer phrases it makes worth trying (phrase id -> phrase); or, for most words, nothing: an empty
+# tuple, which filter() drops before any Python code sees it.
+_Word = tuple[dict[int, str], dict[int, Phrase]] | tuple[()]
+_NOTHING: _Word = ()
 _START = itemgetter(slice(3))  # a word's first three letters, as map() can take them
 _SPACES = re.compile(r"\s+")
 _UNTIDY = re.compile(r"\s\s|[^\S ]")  # what _SPACES would change: a run, or a space that is not " "
@@ -93,17 +94,16 @@ class PhraseIndex:
         candidates: dict[int, Phrase] = {}
         tokens = WORDS.findall(text)
         memory = self._words
-        # Each word once, from the last: an earlier word's phrases replace a later one's.
-        for word in reversed(dict.fromkeys(tokens)):
-            entry = memory.get(word)
-            if entry is None:
-                entry = self._learn(word)
-            if entry is not _NOTHING:
-                direct, more = entry
-                if direct:
-                    found.update(direct)
-                if more:
-                    candidates.update(more)
+        # Each word once, from the last: an earlier word's phrases replace a later one's. Looked up
+        # without a Python loop while every word is remembered, as nearly all are.
+        distinct = reversed(dict.fromkeys(tokens))
+        try:
+            entries = list(filter(None, map(memory.__getitem__, distinct)))
+        except KeyError:
+            entries = [entry for word in reversed(dict.fromkeys(tokens)) if (entry := self._recall(word))]
+        for direct, more in entries:
+            found.update(direct)
+            candidates.update(more)
         # Every word with the start of the next, built without a Python loop: cheaper than keeping
         # only the pairs some phrase starts with.
         pairs = set(zip(tokens, map(_START, islice(tokens, 1, None)), strict=False))
@@ -131,7 +131,9 @@ class PhraseIndex:
                         continue
                 if match := phrase.pattern.search(text):
                     if tidy is None:
-                        tidy = _UNTIDY.search(text) is None
+                        # What _UNTIDY finds, without a regular expression: every space but " " is
+                        # unprintable.
+                        tidy = text.isprintable() and "  " not in text
                     found[phrase.id] = match.group(0) if tidy else _tidy(match.group(0))
         if self.raw:
             plain = text.isascii() or not any(odd in text for odd in _ODD_CASES)
@@ -141,6 +143,10 @@ class PhraseIndex:
                 if match := phrase.pattern.search(text):
                     found[phrase.id] = _tidy(match.group(0))
         return found
+
+    def _recall(self, word: str) -> _Word:
+        entry = self._words.get(word)
+        return self._learn(word) if entry is None else entry
 
     def _learn(self, word: str) -> _Word:
         """What ``word`` brings, worked out once and remembered."""
