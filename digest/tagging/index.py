@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from itertools import islice
 from operator import itemgetter
+from typing import cast
 
 from digest.tagging.phrases import WORDS, Phrase
 
@@ -30,7 +31,8 @@ WORD_MEMORY = 100_000
 # What one word of a text brings: the one-word phrases it matches (phrase id -> the word), and the
 # longer phrases it makes worth trying (phrase id -> phrase); or, for most words, nothing: an empty
 # tuple, which filter() drops before any Python code sees it.
-_Word = tuple[dict[int, str], dict[int, Phrase]] | tuple[()]
+_Brings = tuple[dict[int, str], dict[int, Phrase]]
+_Word = _Brings | tuple[()]
 _NOTHING: _Word = ()
 _START = itemgetter(slice(3))  # a word's first three letters, as map() can take them
 _SPACES = re.compile(r"\s+")
@@ -98,9 +100,10 @@ class PhraseIndex:
         # without a Python loop while every word is remembered, as nearly all are.
         distinct = reversed(dict.fromkeys(tokens))
         try:
-            entries = list(filter(None, map(memory.__getitem__, distinct)))
+            remembered = list(filter(None, map(memory.__getitem__, distinct)))
         except KeyError:
-            entries = [entry for word in reversed(dict.fromkeys(tokens)) if (entry := self._recall(word))]
+            remembered = [entry for word in reversed(dict.fromkeys(tokens)) if (entry := self._recall(word))]
+        entries = cast(list[_Brings], remembered)  # the empty ones are filtered out
         for direct, more in entries:
             found.update(direct)
             candidates.update(more)
