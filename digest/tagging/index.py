@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from itertools import islice
+from itertools import pairwise
 from operator import itemgetter
 from typing import cast
 
@@ -86,6 +86,8 @@ class PhraseIndex:
                 else:
                     lean = replace(phrase, required=phrase.required - {rarest})
                     self.by_word.setdefault(rarest, []).append(lean)
+        # The words some phrase needs a certain word after: the only pairs of a text worth keeping.
+        self.starters = frozenset(first for p in phrases for first, _ in p.pairs)
         self._words: dict[str, _Word] = {}
 
     def find(self, text: str) -> dict[int, str]:
@@ -107,9 +109,8 @@ class PhraseIndex:
         for direct, more in entries:
             found.update(direct)
             candidates.update(more)
-        # Every word with the start of the next, built without a Python loop: cheaper than keeping
-        # only the pairs some phrase starts with.
-        pairs = set(zip(tokens, map(_START, islice(tokens, 1, None)), strict=False))
+        starters = self.starters
+        pairs = {(word, after[:3]) for word, after in pairwise(tokens) if word in starters}
         by_pair = self.by_pair
         for pair in pairs & by_pair.keys():
             candidates.update(by_pair[pair])

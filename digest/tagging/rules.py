@@ -62,9 +62,8 @@ class Ruleset:
     source: str
     # The prefilter: phrases by key, and the raw expressions that have no key and are always tried.
     index: PhraseIndex
-    # By phrase id, (group number, phrase id) for each group (Rule.group_numbers) the phrase is in:
-    # what the tagger's dict.update takes as it is.
-    groups_of: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # By phrase id, the numbers of the groups (Rule.group_numbers) the phrase is in.
+    groups_of: tuple[tuple[int, ...], ...] = ()
     fields_read: frozenset[str] = frozenset(FIELDS)  # the fields some rule reads
 
     @property
@@ -149,7 +148,7 @@ class _Compiler:
             title_weight=title_weight,
             source=self.source,
             index=PhraseIndex(ordered),
-            groups_of=tuple(tuple((number, i) for number in numbers) for i, numbers in enumerate(groups_of)),
+            groups_of=tuple(tuple(numbers) for numbers in groups_of),
             # A topic with a threshold of zero or less is given to any story with one of its phrases
             # in any field, whether a rule reads that field or not.
             fields_read=frozenset(FIELDS)

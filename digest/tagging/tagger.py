@@ -43,9 +43,7 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
         if text and name in read:
             matched = found[name] = index.find(fold_text(text))
             # From the highest id down, so that the lowest is the one left.
-            first = firsts[name] = {}
-            for i in sorted(matched, reverse=True):
-                first.update(groups_of[i])
+            first = firsts[name] = {number: i for i in sorted(matched, reverse=True) for number in groups_of[i]}
             present.update(first)
         else:
             found[name], firsts[name] = {}, {}
