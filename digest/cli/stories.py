@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import session_scope
-from digest.feeds import story_store, topic_store
-from digest.feeds.models import Story
-from digest.feeds.retag import edit_topics, parse_topic_changes
+from digest.db.engine import read_scope, session_scope
+from digest.feeds.listing_store import StoryListing, list_story_listings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# The ORM and the tagger's editing are imported by "stories tag": "stories list" reads with Core.
 
 
 @click.group()
@@ -30,10 +33,8 @@ def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) 
     order = app.ruleset().slugs
     if topic is not None and topic not in order:
         raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
-    with session_scope(app.engine()) as session:
-        found = story_store.list_stories(session, limit=limit, topic=topic)
-        tags = topic_store.topics_of(session, [s.id for s in found])
-        rows = [story_json(story, tags.get(story.id, {}), order) for story in found]
+    with read_scope(app.engine(orm=False)) as connection:
+        rows = [story_json(story, order) for story in list_story_listings(connection, limit=limit, topic=topic)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -53,6 +54,10 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
 
     Example: digest stories tag 42 +deepfakes -ai-misuse. Decisions survive 'digest retag'.
     """
+    from digest.feeds import topic_store
+    from digest.feeds.models import Story
+    from digest.feeds.retag import edit_topics, parse_topic_changes
+
     ruleset = app.ruleset()
     try:
         parsed = parse_topic_changes(changes, ruleset.slugs)
@@ -72,7 +77,8 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
         click.echo(f"removed by hand: {', '.join(sorted(removed))}")
 
 
-def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...]) -> dict[str, object]:
+def story_json(story: StoryListing, order: tuple[str, ...]) -> dict[str, object]:
+    tags = story.why
     topics = _ordered(tags, order)
     return {
         "id": story.id,
@@ -86,13 +92,14 @@ def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...])
         "topics": topics,
         "why": {t: tags[t] for t in topics},
         "sources": [
-            {"feed_url": s.feed.url, "feed_title": s.feed.title, "guid": s.guid, "link": s.link}
-            for s in sorted(story.sources, key=lambda s: s.id)
+            {"feed_url": s.feed_url, "feed_title": s.feed_title, "guid": s.guid, "link": s.link} for s in story.sources
         ],
     }
 
 
 def stories_table(rows: list[dict[str, object]]) -> Table:
+    from rich.table import Table
+
     table = Table("id", "published", "title", "topics", "source")
     for row in rows:
         sources = row["sources"]

@@ -23,14 +23,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from digest.failures import OperatorError, describe_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # How long a SQLite writer waits for the others before giving up; a poll's transactions last
 # milliseconds, so this is only ever reached when something holds a transaction far too long.
@@ -177,6 +179,8 @@ def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iter
     transactions write beside them) do not, and must not write. ``bind`` is usually the engine; a
     connection held for many transactions in a row saves taking one from the pool for each.
     """
+    from sqlalchemy.orm import Session  # the ORM only for commands that use it (see read_scope)
+
     if read_only and isinstance(bind, Engine):
         bind = reading(bind)
     session = Session(bind, expire_on_commit=False)
@@ -188,6 +192,17 @@ def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iter
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Connection]:
+    """One transaction that only reads, with Core statements and no ORM.
+
+    The light commands (lists, exports) read this way: loading the ORM and every model costs more
+    than their whole query. On SQLite it does not take the write lock.
+    """
+    with reading(engine).begin() as connection:
+        yield connection
 
 
 def describe_url(url: str) -> str:

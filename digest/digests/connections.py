@@ -56,6 +56,7 @@ class Outgoing:
     message_id: str
     data: bytes
     had_failures: bool  # only then does a success need to reset the subscriber's failure count
+    envelope_sender: str  # the VERP return path naming this delivery (see digest.mail.return_path)
 
 
 class RateLimit:
@@ -127,7 +128,7 @@ def run_connection(
             if transport is None:
                 transport = open_connection()
             try:
-                transport.send_raw(settings.mail.from_address, item.recipient, item.data)
+                transport.send_raw(item.envelope_sender, item.recipient, item.data)
             except DeliveryError as exc:
                 on_outcome(_record_failure(engine, settings, item, exc, clock()))
                 continue

@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope, writer_turn
-from digest.digests import edition_store, review
+from digest.digests import archive_store, edition_store, review
+from digest.digests.archive_paths import group_key
 from digest.digests.bookkeeping import Bookkeeper
 from digest.digests.connections import (
     IDLE_POLL,
@@ -39,7 +40,10 @@ from digest.digests.connections import (
 from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
+from digest.digests.threads import earliest_needed, with_earlier
+from digest.events.view import ThreadStory, thread_stories
 from digest.mail import outbox
+from digest.mail.return_path import ReturnPath
 from digest.mail.transports import FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
 from digest.subscribers.links import links_for
@@ -142,11 +146,13 @@ def send_claimed(
     report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
+    story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
     # A few messages ready per connection: the next batch is claimed only when this one is nearly
     # out, so a sender never holds rows that other senders, idle, could be sending.
     work = Work(queue.Queue(maxsize=2 * connections), stop)
     limit = RateLimit(per_second)
     books = Bookkeeper(engine, worker, clock)
+    return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
     def on_outcome(outcome: str) -> None:
         report.add(outcome)
@@ -169,7 +175,9 @@ def send_claimed(
     unqueued: list[int] = []
     try:
         while not work.stopping():
-            batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, clock)
+            batch = _prepare_batch(
+                engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
+            )
             if batch is None:
                 break
             for n, item in enumerate(batch):
@@ -210,15 +218,18 @@ def _prepare_batch(
     settings: Settings,
     layout: SendLayout,
     signer: LinkSigner,
+    return_path: ReturnPath,
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
-    stories: dict[int, Candidate],
+    known: tuple[dict[int, Candidate], dict[str, list[ThreadStory]]],
     clock: Callable[[], datetime],
 ) -> list[Outgoing] | None:
-    """Claim the next rows and build their messages; None when nothing is due.
+    """Claim the next rows and build their messages; None when nothing is due. ``known``: the stories
+    and their threads read by earlier batches of this run.
 
     Only the claim and the few rows that will not be sent are written; the messages are built
     outside any write transaction, so other senders' hand-overs never wait for them."""
+    stories, threads = known
     now = clock()
     with writer_turn(engine), session_scope(engine) as session:
         claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
@@ -231,35 +242,54 @@ def _prepare_batch(
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
             stories.update(load_by_ids(session, missing))
+            threads.update(thread_stories(session, missing))
+        selections = {}
+        for row in claimed:
+            person = people.get(row.subscriber_id)
+            if person is not None:
+                chosen = [stories[i] for i in row.story_ids if i in stories]
+                selections[row.id] = regroup(
+                    layout.group_order, chosen, person.topic_slugs, desks[row.edition].excluded
+                )
+        # Only readers of items that continue a thread need their earlier digests read.
+        oldest = min(filter(None, (earliest_needed(s, threads) for s in selections.values())), default=None)
+        got = edition_store.received(session, list(people), oldest) if oldest else {}
     batch = []
     cancelled: list[int] = []
     empty: list[int] = []
     narrowed: list[tuple[int, tuple[int, ...]]] = []
+    archived: list[tuple[str, str, tuple[int, ...]]] = []  # what each new rendering carried, for the archive
     for row in claimed:
         person = people.get(row.subscriber_id)
         if person is None or person.status != "confirmed":
             cancelled.append(row.id)
             continue
         desk = desks[row.edition]
-        chosen = [stories[i] for i in row.story_ids if i in stories]
-        selection = regroup(layout.group_order, chosen, person.topic_slugs, desk.excluded)
+        selection = selections[row.id]
         if desk.excluded and set(selection.story_ids) != set(row.story_ids):
             if not selection.count and not settings.digest.send_empty:
                 empty.append(row.id)  # every story of it was excluded
                 continue
             narrowed.append((row.id, selection.story_ids))
-        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids, desk.version)
+        selection = with_earlier(selection, threads, got.get(person.id, ()))
+        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection, desk.version)
         rendered = renderings.get(key)
         if rendered is None:
             rendered = renderings[key] = render_digest(
                 settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
             )
+            if selection.count:
+                archived.append((row.edition, group_key(person.topic_slugs, layout.group_order), selection.story_ids))
         links = links_for(settings, signer, person, confirm=False)
         data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
         ident = message_id(settings, row.edition, person.link_key)
-        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0))
-    if cancelled or empty or narrowed:
+        failures = person.failed_deliveries > 0
+        sender = return_path.for_delivery(row.id)
+        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
+    if cancelled or empty or narrowed or archived:
         with writer_turn(engine), session_scope(engine) as session:
+            for edition, group, story_ids in archived:
+                archive_store.record_issue(session, edition, group, story_ids, now)
             for delivery_id in cancelled:
                 outbox.mark_cancelled(session, delivery_id, now)
             for delivery_id in empty:

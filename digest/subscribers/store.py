@@ -31,6 +31,10 @@ def by_email(session: Session, email: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.email == email))
 
 
+def by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    return session.get(Subscriber, subscriber_id)
+
+
 def by_link_key(session: Session, link_key: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.link_key == link_key))
 
