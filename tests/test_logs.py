@@ -66,5 +66,5 @@ def test_text_lines_and_tracebacks_are_filtered() -> None:
 def test_json_lines_with_addresses_when_asked() -> None:
     entries = [json.loads(line) for line in log_through(LoggingSettings(addresses=True, format="json")).splitlines()]
     assert entries[0]["level"] == "WARNING" and entries[0]["logger"] == "tests.logs"
-    assert entries[0]["message"] == "could not mail reader@example.org: see /confirm/…"
+    assert entries[0]["event"] == "could not mail reader@example.org: see /confirm/…"
     assert "ValueError: refused: reader@example.org" in entries[1]["exception"]

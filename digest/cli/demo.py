@@ -17,7 +17,7 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, pass_app
-from digest.cli.stories import stories_table, story_json
+from digest.cli.stories import stories_table
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
@@ -26,6 +26,7 @@ from digest.digests.preview import preview_message
 from digest.editors import store as editors
 from digest.feeds import store, story_store, topic_store
 from digest.feeds.refresh import poll_feeds
+from digest.feeds.views import story_json
 from digest.localserve import serve_directory
 from digest.subscribers.importer import add_subscriber
 from digest.subscribers.links import make_signer

@@ -13,10 +13,9 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
-from digest.db.base import iso
 from digest.db.engine import session_scope
 from digest.feeds import store
-from digest.feeds.models import Feed
+from digest.feeds.views import feed_json
 
 if TYPE_CHECKING:
     from digest.feeds.refresh import FeedOutcome
@@ -127,7 +126,7 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
     with session_scope(app.engine()) as session:
         rows = store.list_feeds(session)
     if as_json:
-        click.echo(json.dumps([_feed_json(feed, n) for feed, n in rows], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([feed_json(feed, n) for feed, n in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("no feeds yet: add one with 'digest feeds add URL'")
@@ -154,6 +153,7 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
 def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
     from digest.feeds.refresh import poll_feeds
+    from digest.monitoring.counting import record_polls
 
     if not app.verbose:
         # Each failure is printed below for people; the same line in the log would say it twice.
@@ -181,6 +181,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
             on_start=started,
             on_feed=finished,
         )
+    record_polls(engine, (o.status for o in report.outcomes))
     for outcome in report.outcomes:
         if outcome.status in ("error", "gone"):
             app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False, soft_wrap=True)
@@ -190,19 +191,6 @@ def poll(app: AppContext, all_feeds: bool) -> None:
         f"{report.count('not-modified')} not modified, {report.count('error') + report.count('gone')} failed; "
         f"{report.new_stories} new stories, {report.updated_stories} updated"
     )
-
-
-def _feed_json(feed: Feed, stories: int) -> dict[str, object]:
-    return {
-        "url": feed.url,
-        "title": feed.title,
-        "status": feed.status,
-        "error_count": feed.error_count,
-        "last_error": feed.last_error,
-        "last_polled": iso(feed.last_polled_at),
-        "next_poll": iso(feed.next_poll_at) if feed.status not in ("disabled", "paused") else None,
-        "stories": stories,
-    }
 
 
 def _when(when: datetime) -> str:

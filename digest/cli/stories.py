@@ -13,6 +13,7 @@ from digest.db.engine import session_scope
 from digest.feeds import story_store, topic_store
 from digest.feeds.models import Story
 from digest.feeds.retag import edit_topics, parse_topic_changes
+from digest.feeds.views import ordered_topics, story_json
 
 
 @click.group()
@@ -65,31 +66,12 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
         edit_topics(session, ruleset, story, parsed, datetime.now(UTC))
         carried = topic_store.topics_of(session, [story_id]).get(story_id, {})
         manual = topic_store.manual_decisions(session, story_id)
-    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in _ordered(carried, ruleset.slugs)) or "none"
+    listed = ordered_topics(carried, ruleset.slugs)
+    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in listed) or "none"
     click.echo(f"story {story_id} topics: {shown}")
     removed = [t for t, origin in manual.items() if origin == "removed"]
     if removed:
         click.echo(f"removed by hand: {', '.join(sorted(removed))}")
-
-
-def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...]) -> dict[str, object]:
-    topics = _ordered(tags, order)
-    return {
-        "id": story.id,
-        "title": story.title,
-        "link": story.link,
-        "published": story.published_at.isoformat(timespec="seconds"),
-        "published_guessed": story.published_guessed,
-        "first_seen": story.first_seen_at.isoformat(timespec="seconds"),
-        "author": story.author,
-        "summary": story.summary_text,
-        "topics": topics,
-        "why": {t: tags[t] for t in topics},
-        "sources": [
-            {"feed_url": s.feed.url, "feed_title": s.feed.title, "guid": s.guid, "link": s.link}
-            for s in sorted(story.sources, key=lambda s: s.id)
-        ],
-    }
 
 
 def stories_table(rows: list[dict[str, object]]) -> Table:
@@ -106,8 +88,3 @@ def stories_table(rows: list[dict[str, object]]) -> Table:
             ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
         )
     return table
-
-
-def _ordered(tags: dict[str, list[str]], order: tuple[str, ...]) -> list[str]:
-    """Topics in the configured order; topics no longer configured last, alphabetically."""
-    return [t for t in order if t in tags] + sorted(t for t in tags if t not in order)

@@ -115,3 +115,13 @@ def decisions(session: Session) -> list[Decision]:
     """Editors' decisions in the order they were made."""
     query = select(EventDecision).order_by(EventDecision.created_at, EventDecision.id)
     return [Decision(d.kind, d.level, d.story_id, d.other_story_id) for d in session.scalars(query)]
+
+
+def memberships(session: Session, story_ids: Sequence[int]) -> dict[int, Membership]:
+    """The event and thread of each of these stories that is grouped."""
+    found: dict[int, Membership] = {}
+    ids = list(story_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = select(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK]))
+        found |= {row.story_id: Membership(row.event_key, row.thread_key) for row in session.scalars(query)}
+    return found

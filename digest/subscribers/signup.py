@@ -65,8 +65,12 @@ def request_subscription(
     known_topics: Collection[str],
     now: datetime,
     client: Client = Client(),
+    *,
+    method: str = "web",
+    note: str = "",
 ) -> SignupOutcome:
-    """A sign-up from the web form. Raises InvalidEmail / InvalidChoice for input people must fix."""
+    """A sign-up from the web form (or, with ``method`` "api", from the JSON API; ``note`` says more
+    for the consent log). Raises InvalidEmail / InvalidChoice for input people must fix."""
     email = normalise_email(raw_email)
     chosen, frequency = check_choice(topics, frequency, known_topics)
     if _throttled(session, settings, email, client, now):
@@ -88,10 +92,10 @@ def request_subscription(
         session,
         subscriber,
         "requested",
-        "web",
+        method,
         now,
         policy_version=settings.privacy.policy_version,
-        detail=_detail(chosen, frequency),
+        detail=_detail(chosen, frequency) + (f"; {note}" if note else ""),
         **_client_fields(settings, client),
     )
     if recent:
@@ -165,7 +169,7 @@ def accept_policy(
     )
 
 
-def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: datetime) -> bool:
+def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: datetime, *, note: str = "") -> bool:
     """Stop all mail to this address at once; False when it was already unsubscribed."""
     if subscriber.status == "unsubscribed":
         return False
@@ -174,7 +178,9 @@ def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: date
     subscriber.status = "unsubscribed"
     subscriber.unsubscribed_at = now
     store.suppress(session, address_hash(session, subscriber.email), "unsubscribed", now)
-    store.record_consent(session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version)
+    store.record_consent(
+        session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version, detail=note
+    )
     return True
 
 

@@ -25,10 +25,12 @@ from digest.web import (
     editor_preview,
     editor_stories,
     editor_subscribers,
+    health,
     preferences,
     subscribe,
     unsubscribe,
 )
+from digest.web.api import create_api
 from digest.web.common import FormExpired, LinkProblem, WebState, message_page
 
 STATIC = Path(__file__).parent / "static"
@@ -47,6 +49,8 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app = FastAPI(title="digest", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = WebState(settings, engine, ruleset, make_signer(settings, engine))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/api", create_api(app.state.web), name="api")
+    app.include_router(health.router)
     app.include_router(subscribe.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
