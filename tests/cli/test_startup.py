@@ -47,7 +47,14 @@ def loaded_by(args: list[str], cwd: Path, database_url: str) -> tuple[int, set[s
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["feeds", "list"], ["feeds", "list", "--json"], ["subscribers", "export", "nobody@example.org"]],
+    [
+        ["--help"],
+        ["feeds", "list"],
+        ["feeds", "list", "--json"],
+        ["subscribers", "export", "nobody@example.org"],
+        ["tokens", "list"],
+        ["health"],
+    ],
     ids=" ".join,
 )
 def test_light_commands_load_no_heavy_library(args: list[str], database_url: str, tmp_path: Path) -> None:
