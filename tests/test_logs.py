@@ -68,3 +68,9 @@ def test_json_lines_with_addresses_when_asked() -> None:
     assert entries[0]["level"] == "WARNING" and entries[0]["logger"] == "tests.logs"
     assert entries[0]["event"] == "could not mail reader@example.org: see /confirm/…"
     assert "ValueError: refused: reader@example.org" in entries[1]["exception"]
+
+
+@given(st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), min_size=1))
+def test_api_tokens_are_cut_to_their_prefix(secret: str) -> None:
+    for template in ("GET /api/topics?token={} 200", "Authorization: Bearer {}"):
+        assert redact(template.format(f"dgt_{secret}"), addresses=True) == template.format("dgt_…")

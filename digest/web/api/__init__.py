@@ -21,8 +21,10 @@ Every call needs `Authorization: Bearer <token>` (`digest tokens add NAME --scop
 ordered `read` < `subscribers` < `admin`: a token may do what its scope and every lower one allow.
 Errors are JSON: `{"error": "...", "problems": [{"where": ..., "problem": ...}]}`."""
 ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The body could not be read as JSON"},
     401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one"},
     403: {"model": ErrorBody, "description": "The token's scope is too low for this call"},
+    404: {"model": ErrorBody, "description": "Nothing of that name (an address, an edition)"},
     422: {"model": ErrorBody, "description": "The request is not valid; the message says what"},
     429: {"model": ErrorBody, "description": "Too many requests with this token: see Retry-After"},
 }

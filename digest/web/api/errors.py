@@ -39,6 +39,12 @@ def _where(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location) or "request"
 
 
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    words = {404: "no such API endpoint: see /api/docs", 405: "this endpoint does not take that method"}
+    message = words.get(exc.status_code) or str(exc.detail)
+    return error_response(exc.status_code, message, exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -52,8 +58,4 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{first['where']}: {first['problem']}{more}"
         return error_response(422, message, problems=problems)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        words = {404: "no such API endpoint: see /api/docs", 405: "this endpoint does not take that method"}
-        message = words.get(exc.status_code) or str(exc.detail)
-        return error_response(exc.status_code, message, exc.headers)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]

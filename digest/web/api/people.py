@@ -27,7 +27,7 @@ from digest.web.common import send_quietly, signup_mail, state
 log = logging.getLogger(__name__)
 router = APIRouter()
 Admin = Annotated[Caller, Depends(require_admin)]
-Address = Annotated[str, Path(max_length=320, description="The subscriber's address.")]
+Address = Annotated[str, Path(max_length=254, description="The subscriber's address.")]
 ACCEPTED = (
     "If this address can receive mail, a message is on its way to it: a link to confirm the subscription, "
     "or to manage the one it already has. Nothing is sent to it until it is confirmed."

@@ -43,21 +43,28 @@ def stories(
     request: Request,
     caller: Reader,
     topic: Annotated[str | None, Query(max_length=64, description="Only stories carrying this topic.")] = None,
-    since: Annotated[datetime | None, Query(description="Only stories published at or after this time.")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Only stories published at or after this time (ISO 8601 with a zone).",
+            examples=["2026-12-01T00:00:00Z"],
+            json_schema_extra={"format": "date-time"},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
 ) -> StoriesPage:
     web = state(request)
     if topic is not None and topic not in web.ruleset.slugs:
         raise ApiError(422, f"unknown topic '{topic}': the topics are {', '.join(web.ruleset.slugs)}")
-    if since is not None and since.tzinfo is None:
-        raise ApiError(422, "since needs a time zone, like 2026-12-01T00:00:00Z")
+    after = _time(since) if since is not None else None
     try:
         before = read_cursor(cursor) if cursor else None
     except BadCursor as exc:
         raise ApiError(422, str(exc)) from None
     with session_scope(web.engine, read_only=True) as session:
-        found = story_store.stories_page(session, limit=limit, topic=topic, since=since, before=before)
+        found = story_store.stories_page(session, limit=limit, topic=topic, since=after, before=before)
         ids = [s.id for s in found]
         tags = topic_store.topics_of(session, ids)
         groups = event_store.memberships(session, ids)
@@ -72,6 +79,16 @@ def stories(
             )
     last = found[-1] if len(found) == limit else None
     return StoriesPage(stories=rows, next_cursor=make_cursor(last.published_at, last.id) if last else None)
+
+
+def _time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, f"query.since: '{text}' is not a time: use ISO 8601, like 2026-12-01T00:00:00Z") from None
+    if when.tzinfo is None:
+        raise ApiError(422, "query.since: the time needs a zone, like 2026-12-01T00:00:00Z")
+    return when
 
 
 @router.get("/feeds", response_model=list[FeedOut], summary="The feeds polled, with their health")

@@ -14,7 +14,7 @@ class SubscriptionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=1, max_length=320, examples=["reader@example.org"])
+    email: str = Field(min_length=1, max_length=254, examples=["reader@example.org"])
     topics: list[Slug] = Field(min_length=1, max_length=50, examples=[["deepfakes", "ai-misuse"]])
     frequency: Literal["daily", "weekly"] | None = Field(default=None, description="Default: signup.default_frequency")
     consent_text: str = Field(

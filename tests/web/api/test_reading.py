@@ -100,7 +100,8 @@ def test_bad_story_queries_are_explained(client: TestClient, tokens: dict[str, s
     for params, said in [
         ({"topic": "crypto"}, "unknown topic 'crypto': the topics are ai-misuse"),
         ({"cursor": "bm9wZQ"}, "the cursor is not one this API gave out"),
-        ({"since": "2026-12-01T00:00:00"}, "since needs a time zone"),
+        ({"since": "2026-12-01T00:00:00"}, "query.since: the time needs a zone"),
+        ({"since": "0.5"}, "query.since: '0.5' is not a time"),
         ({"since": "yesterday"}, "query.since: "),
         ({"limit": 0}, "query.limit: Input should be greater than or equal to 1"),
         ({"limit": 201}, "query.limit: Input should be less than or equal to 200"),
