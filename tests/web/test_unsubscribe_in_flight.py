@@ -40,11 +40,21 @@ def test_the_answer_waits_for_a_digest_in_flight(
         )
     )
     posting.start()
-    time.sleep(0.5)
-    assert answers == []  # not answered while the message is half handed over
-    with session_scope(engine) as s:
-        assert store.by_email(s, "reader@example.org").status == "unsubscribed"  # type: ignore[union-attr]
-        outbox.mark_sent(s, row.id, "<m@localhost>", datetime.now(UTC))
+    try:
+        # The unsubscribe is committed first, then the answer waits; a busy machine may take a while
+        # to get the request that far, so wait for the commit rather than for a fixed time.
+        deadline = time.monotonic() + 20
+        status = "confirmed"
+        while status != "unsubscribed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with session_scope(engine, read_only=True) as s:
+                status = store.by_email(s, "reader@example.org").status  # type: ignore[union-attr]
+        assert status == "unsubscribed"
+        time.sleep(0.3)
+        assert answers == []  # not answered while the message is half handed over
+    finally:
+        with session_scope(engine) as s:
+            outbox.mark_sent(s, row.id, "<m@localhost>", datetime.now(UTC))
     posting.join(timeout=10)
     assert answers == [200]
     with session_scope(engine) as s:
