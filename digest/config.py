@@ -81,6 +81,9 @@ class MailSettings(_Section):
     # The sender's postal or contact line, shown in every mail's footer.
     contact_line: str = "Cybersecurity Law Digest, 1 Example Street, Example City"
     list_id: str = "digest.localhost"
+    # The envelope sender of digests, as bounces+<signed delivery key>@<domain> (VERP), so bounces can be
+    # tied to their delivery: e.g. "bounces@bounce.example.org". Unset: from_address, no VERP.
+    bounce_address: str | None = None
 
 
 class DigestSettings(_Section):
@@ -118,6 +121,47 @@ class DeliverySettings(_Section):
     claim_timeout_minutes: int = Field(default=10, ge=1)  # a "sending" row older than this is retried
     smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)  # a silent SMTP server: give up, retry later
     max_failures: int = Field(default=3, ge=1)  # permanent failures in a row before an address is skipped
+
+
+class ArchiveSettings(_Section):
+    # The public web copy of every edition sent (/archive/), one Atom feed per topic, and the
+    # "View in the browser" link in every mail. Off: no archive pages, feeds or links.
+    enabled: bool = True
+    editions: int = Field(default=60, ge=1, le=1000)  # editions listed on /archive/, newest first
+    feed_entries: int = Field(default=20, ge=1, le=200)  # editions in each topic's Atom feed
+
+
+class BounceSettings(_Section):
+    keep_days: int = Field(default=30, ge=1, le=365)  # how long the original of a bounce is kept for editors
+    soft_limit: int = Field(default=3, ge=1)  # soft bounces within window_days before an address is suppressed
+    window_days: int = Field(default=14, ge=1, le=365)
+    # imap://user:password@host:port or imaps://... : a mailbox bounces are delivered to (unset: none).
+    imap_url: str | None = None
+    imap_folder: str = "INBOX"
+    # "tls": TLS from the start (imaps, port 993); "starttls": upgrade a plain connection (refused if the
+    # server cannot); "none": plain text, only for a server on this machine.
+    imap_tls: Literal["tls", "starttls", "none"] = "tls"
+    # A PEM file of certificate authorities to trust for the mailbox (a private CA); unset: the system's.
+    imap_ca_file: str | None = None
+    # What happens to a processed message: moved to imap_done_folder, or deleted.
+    imap_after: Literal["move", "delete"] = "move"
+    imap_done_folder: str = "digest-processed"
+    fetch_minutes: int = Field(default=5, ge=1, le=24 * 60)  # how often the scheduler fetches (imap_url set)
+    # Hosted senders' webhooks (unset: that webhook answers 404).
+    ses_topic_arns: list[str] = Field(default_factory=list)  # the SNS topics whose messages are accepted
+    # Certificates of SNS signatures are fetched only from https://sns.<region>.amazonaws.com/...;
+    # URLs starting with one of these are trusted too (a test certificate authority on loopback).
+    sns_extra_certificate_urls: list[str] = Field(default_factory=list)
+    postmark_credentials: str | None = None  # "user:password" the Postmark webhook sends (basic auth)
+    mailgun_signing_key: str | None = None  # the HTTP webhook signing key of the Mailgun account
+
+    @field_validator("ses_topic_arns", "sns_extra_certificate_urls", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        # From the environment a list comes as one string: items separated by commas.
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
 
 class LoggingSettings(_Section):
@@ -181,6 +225,8 @@ class Settings(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    bounces: BounceSettings = Field(default_factory=BounceSettings)
 
     @field_validator("database_url")
     @classmethod

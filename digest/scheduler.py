@@ -4,7 +4,9 @@
 - send: every day at digest.send_time (in digest.timezone), plan and deliver the current editions
   (with digest.review = "approve": plan them and wait for an editor's approval);
 - retry: every few minutes, queue editions approved since (or past their review deadline), and
-  deliver queued rows whose retry time has come.
+  deliver queued rows whose retry time has come;
+- bounces: every bounces.fetch_minutes, fetch the bounce mailbox (when bounces.imap_url is set) and
+  erase the originals of reports older than bounces.keep_days.
 
 Every run is counted in the database (job_runs: runs and seconds by outcome; feed_poll_outcomes), for
 /metrics in the web process. Jobs live in the database's scheduler_jobs table. Missed runs after
@@ -129,6 +131,27 @@ def retry_job() -> None:
     _log_sent(done)
 
 
+def bounces_job() -> None:
+    from digest.bounces.imap import MailboxError, fetch_mailbox  # imaplib and the parsers: only here
+    from digest.bounces.process import Processor, purge_originals
+
+    rt = _current()
+    purged = purge_originals(rt.engine, rt.settings)
+    if purged:
+        log.info("bounces: %d originals older than %d days erased", purged, rt.settings.bounces.keep_days)
+    if not rt.settings.bounces.imap_url:
+        return
+    try:
+        report = fetch_mailbox(rt.engine, rt.settings, Processor(rt.engine, rt.settings, rt.signer.keys))
+    except MailboxError as exc:
+        log.error("bounces: %s", exc)
+        return
+    if report.busy:
+        log.info("bounces: skipped, another worker is fetching")
+    else:
+        log.info("bounces: %d reports processed, %d seen before", report.processed, report.skipped)
+
+
 def _settle(rt: Runtime) -> list[str]:
     with session_scope(rt.engine) as session:
         return settle(session, datetime.now(UTC))
@@ -158,6 +181,7 @@ def build_scheduler(runtime: Runtime, tick_seconds: int) -> BackgroundScheduler:
         "poll": ("digest.scheduler:poll_job", IntervalTrigger(seconds=tick_seconds)),
         "send": ("digest.scheduler:send_job", CronTrigger(hour=hour, minute=minute, timezone=settings.digest.timezone)),
         "retry": ("digest.scheduler:retry_job", IntervalTrigger(minutes=RETRY_MINUTES)),
+        "bounces": ("digest.scheduler:bounces_job", IntervalTrigger(minutes=settings.bounces.fetch_minutes)),
     }
     for job_id, (function, trigger) in jobs.items():
         stored = scheduler.get_job(job_id)

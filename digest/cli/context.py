@@ -47,6 +47,7 @@ class AppContext:
     _console: Console | None = None
     _engine: Engine | None = None
     _schema_checked: bool = False
+    _models_loaded: bool = False
     _ruleset: Ruleset | None = None
 
     @property
@@ -57,14 +58,19 @@ class AppContext:
             self._console = Console()
         return self._console
 
-    def engine(self, *, require_schema: bool = True) -> Engine:
+    def engine(self, *, require_schema: bool = True, orm: bool = True) -> Engine:
+        """The database, connected and checked. ``orm=False``: the command reads with Core statements
+        only (``read_scope``), so neither the ORM nor the models are loaded, which start-up would feel."""
         from digest.db.engine import check_connection, make_engine
         from digest.db.migrate import check_schema
-        from digest.db.models import import_all_models
 
-        if self._engine is None:
+        if orm and not self._models_loaded:
+            from digest.db.models import import_all_models
+
             # Every model, so relationships across domains resolve whichever command runs.
             import_all_models()
+            self._models_loaded = True
+        if self._engine is None:
             engine = make_engine(self.settings.database_url)
             try:
                 check_connection(engine)

@@ -17,16 +17,16 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, pass_app
-from digest.cli.stories import stories_table
-from digest.db.engine import make_engine, session_scope
+from digest.cli.stories import stories_table, story_json
+from digest.db.engine import make_engine, read_scope, session_scope
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
 from digest.digests.preview import preview_message
 from digest.editors import store as editors
-from digest.feeds import store, story_store, topic_store
+from digest.feeds import store
+from digest.feeds.listing_store import list_story_listings
 from digest.feeds.refresh import poll_feeds
-from digest.feeds.views import story_json
 from digest.localserve import serve_directory
 from digest.subscribers.importer import add_subscriber
 from digest.subscribers.links import make_signer
@@ -84,10 +84,8 @@ def demo(app: AppContext, workdir: Path) -> None:
             f"2. polled {len(samples)} sample feeds from a local HTTP server: {report.new_stories} stories stored "
             f"and tagged, {report.count('error') + report.count('gone')} feeds failed"
         )
-        with session_scope(engine) as session:
-            found = story_store.list_stories(session, limit=20)
-            tags = topic_store.topics_of(session, [s.id for s in found])
-            rows = [story_json(s, tags.get(s.id, {}), ruleset.slugs) for s in found]
+        with read_scope(engine) as connection:
+            rows = [story_json(s, ruleset.slugs) for s in list_story_listings(connection, limit=20)]
         app.console.print(stories_table(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]
@@ -120,3 +118,4 @@ def demo(app: AppContext, workdir: Path) -> None:
         f"name {DEMO_EDITOR}, password {password}"
     )
     click.echo("  the editions:       DIGEST_DATABASE_URL=" + url + " ./run digest editions show")
+    click.echo("  the archive:        http://127.0.0.1:8000/archive/ (with the web app above running)")

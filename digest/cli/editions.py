@@ -11,18 +11,21 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
 from digest.cli.context import AppContext, BadInput, pass_app
-from digest.db.engine import session_scope
-from digest.digests import review
-from digest.digests.edition_models import Edition
-from digest.digests.edition_view import edition_view, list_view
+from digest.db.engine import read_scope, session_scope
 from digest.digests.editions import BadEditionName, edition_for, parse_edition
-from digest.digests.notes import BadNote
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from digest.digests.edition_models import Edition
+
+# The ORM, the edition desk's decisions and its full view are imported by the commands that use
+# them: "editions list" reads with Core statements only.
 
 EDITION_HELP = "The edition: 2026-12-01 (daily) or 2026-W49 (weekly); default: the current daily one."
 
@@ -41,6 +44,9 @@ def _who(editor: str | None) -> str:
 
 
 def _decide(app: AppContext, action: Callable[[Session], Edition]) -> Edition:
+    from digest.digests import review
+    from digest.digests.notes import BadNote
+
     try:
         with session_scope(app.engine()) as session:
             return action(session)
@@ -58,8 +64,10 @@ def editions() -> None:
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """The current editions and every stored one, with their state and deliveries."""
-    with session_scope(app.engine()) as session:
-        rows = list_view(session, app.settings, datetime.now(UTC))
+    from digest.digests.edition_list import list_editions_view
+
+    with read_scope(app.engine(orm=False)) as connection:
+        rows = list_editions_view(connection, app.settings, datetime.now(UTC))
     for row in rows:
         if as_json:
             click.echo(json.dumps(row))
@@ -75,6 +83,8 @@ def list_(app: AppContext, as_json: bool) -> None:
 def show(app: AppContext, edition: str | None, as_json: bool) -> None:
     """State, stories per topic, readers per topic group, lead, notes, deliveries and failures."""
     key = _key(app, edition)
+    from digest.digests.edition_view import edition_view
+
     with session_scope(app.engine()) as session:
         view = edition_view(session, app.settings, app.ruleset(), key, datetime.now(UTC))
     if as_json:
@@ -125,6 +135,8 @@ def _done(edition: Edition, what: str) -> None:
 def exclude(app: AppContext, story_id: int, name: str | None, keep_for_next: bool, editor: str | None) -> None:
     """Send this story to nobody in the edition."""
     key, now = _key(app, name), datetime.now(UTC)
+    from digest.digests import review
+
     done = _decide(app, lambda s: review.exclude(s, key, story_id, _who(editor), now, keep_for_next=keep_for_next))
     _done(done, f"story {story_id} excluded" + (", kept for the next edition" if keep_for_next else ""))
 
@@ -137,6 +149,8 @@ def exclude(app: AppContext, story_id: int, name: str | None, keep_for_next: boo
 def include(app: AppContext, story_id: int, name: str | None, editor: str | None) -> None:
     """Undo an exclusion."""
     key, now = _key(app, name), datetime.now(UTC)
+    from digest.digests import review
+
     done = _decide(app, lambda s: review.include(s, key, story_id, _who(editor), now))
     _done(done, f"story {story_id} included again")
 
@@ -149,6 +163,8 @@ def include(app: AppContext, story_id: int, name: str | None, editor: str | None
 def lead(app: AppContext, story_id: int, name: str | None, editor: str | None) -> None:
     """Make this story the lead: first, and larger, in every digest that contains it (0: no lead)."""
     key, now = _key(app, name), datetime.now(UTC)
+    from digest.digests import review
+
     done = _decide(app, lambda s: review.set_lead(s, key, story_id or None, _who(editor), now))
     _done(done, f"story {story_id} leads" if story_id else "no lead story")
 
@@ -172,6 +188,8 @@ def note(
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(f"cannot read {path}: {exc}") from None
     key, now, slugs = _key(app, name), datetime.now(UTC), list(app.ruleset().slugs)
+    from digest.digests import review
+
     done = _decide(app, lambda s: review.set_note(s, key, topic, text or "", _who(editor), now, slugs))
     _done(done, f"note for {topic or 'the whole edition'} saved")
 
@@ -183,6 +201,8 @@ def note(
 def approve(app: AppContext, edition: str | None, editor: str | None) -> None:
     """Let the edition go out (at the next send or retry tick)."""
     key, now = _key(app, edition), datetime.now(UTC)
+    from digest.digests import review
+
     _done(_decide(app, lambda s: review.approve(s, key, _who(editor), now)), "approved")
 
 
@@ -193,4 +213,6 @@ def approve(app: AppContext, edition: str | None, editor: str | None) -> None:
 def hold(app: AppContext, edition: str | None, editor: str | None) -> None:
     """Stop the edition: nothing more of it is sent until it is approved."""
     key, now = _key(app, edition), datetime.now(UTC)
+    from digest.digests import review
+
     _done(_decide(app, lambda s: review.hold(s, key, _who(editor), now)), "held")

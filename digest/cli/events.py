@@ -8,15 +8,21 @@ from datetime import timedelta
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from digest.cli.context import AppContext, BadInput, pass_app
 from digest.db.base import iso, utcnow
 from digest.db.engine import session_scope
-from digest.events import store
-from digest.events.group import WINDOW_DAYS, events_since, group_new_stories, regroup_window
-from digest.events.grouping import Story, group_stories
+from digest.events.group import (
+    WINDOW_DAYS,
+    CorrectionRefused,
+    correct,
+    events_since,
+    group_new_stories,
+    regroup_window,
+)
+from digest.events.grouping import group_stories
 from digest.events.measure import parse_published
+from digest.events.scoring import Story
 
 
 @click.group(invoke_without_command=True)
@@ -137,12 +143,7 @@ def events_regroup(app: AppContext, days: int, everything: bool) -> None:
 @pass_app
 def events_merge(app: AppContext, first: int, second: int, level: str) -> None:
     """Put the event of story SECOND into the event of story FIRST (--thread: their threads)."""
-    if first == second:
-        raise BadInput("merge needs two different stories")
-    with session_scope(app.engine()) as session:
-        for story_id in (first, second):
-            _require_grouped(session, story_id)
-        store.add_decision(session, "merge", level, first, second, utcnow())
+    _correct(app, "merge", level, first, second)
     click.echo(f"merged the {level} of story {second} into the {level} of story {first}")
 
 
@@ -153,15 +154,23 @@ def events_merge(app: AppContext, first: int, second: int, level: str) -> None:
 @pass_app
 def events_split(app: AppContext, story_id: int, level: str) -> None:
     """Take story STORY_ID out of its event into one of its own (--thread: its event out of its thread)."""
-    with session_scope(app.engine()) as session:
-        _require_grouped(session, story_id)
-        store.add_decision(session, "split", level, story_id, None, utcnow())
+    _correct(app, "split", level, story_id, None)
     what = "its own event" if level == "event" else "a thread of its own"
     click.echo(f"story {story_id} now stands in {what}")
 
 
-def _require_grouped(session: Session, story_id: int) -> None:
-    if not store.story_exists(session, story_id):
-        raise BadInput(f"no story has id {story_id}")
-    if not store.is_grouped(session, story_id):
-        raise BadInput(f"story {story_id} is not grouped yet: run 'digest events regroup' first")
+@events.command("headline")
+@click.argument("story_id", type=int)
+@pass_app
+def events_headline(app: AppContext, story_id: int) -> None:
+    """Make story STORY_ID's headline and summary the ones its event shows in digests."""
+    _correct(app, "headline", "event", story_id, None)
+    click.echo(f"story {story_id} now leads its event in digests")
+
+
+def _correct(app: AppContext, kind: str, level: str, story_id: int, other: int | None) -> None:
+    try:
+        with session_scope(app.engine()) as session:
+            correct(session, kind, level, story_id, other, utcnow())
+    except CorrectionRefused as exc:
+        raise BadInput(str(exc)) from None

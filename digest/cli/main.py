@@ -19,6 +19,7 @@ from digest import __version__
 from digest.cli.context import AppContext, DigestGroup
 
 COMMANDS: Mapping[str, tuple[str, str]] = {
+    "bounces": ("digest.cli.bounces:bounces", "Bounces and complaints: process files, serve LMTP, fetch from IMAP."),
     "db": ("digest.cli.db:db", "The database schema."),
     "demo": ("digest.cli.demo:demo", "Run the pipeline end to end on the bundled sample feeds and sample subscribers."),
     "editions": ("digest.cli.editions:editions", "Editions: state, lead, notes, exclusions, approval."),
@@ -54,6 +55,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         'Tag JSON lines from stdin: {"id", "title", "summary", "content"?} -> {"id", "topics", "why"}.',
     ),
     "tokens": ("digest.cli.tokens:tokens", "Bearer tokens for the JSON API (scopes: read < subscribers < admin)."),
+    "tagging": (
+        "digest.cli.proposals:tagging",
+        "Learning from editors: rule changes proposed from their corrections, and applying one.",
+    ),
     "topics": ("digest.cli.tagging:topics", "The configured topics and how many stories carry each."),
 }
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import session_scope
-from digest.feeds import story_store, topic_store
-from digest.feeds.models import Story
-from digest.feeds.retag import edit_topics, parse_topic_changes
-from digest.feeds.views import ordered_topics, story_json
+from digest.db.engine import read_scope, session_scope
+from digest.feeds.listing_store import StoryListing, list_story_listings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# The ORM and the tagger's editing are imported by "stories tag": "stories list" reads with Core.
 
 
 @click.group()
@@ -31,10 +33,8 @@ def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) 
     order = app.ruleset().slugs
     if topic is not None and topic not in order:
         raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
-    with session_scope(app.engine()) as session:
-        found = story_store.list_stories(session, limit=limit, topic=topic)
-        tags = topic_store.topics_of(session, [s.id for s in found])
-        rows = [story_json(story, tags.get(story.id, {}), order) for story in found]
+    with read_scope(app.engine(orm=False)) as connection:
+        rows = [story_json(story, order) for story in list_story_listings(connection, limit=limit, topic=topic)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -54,6 +54,10 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
 
     Example: digest stories tag 42 +deepfakes -ai-misuse. Decisions survive 'digest retag'.
     """
+    from digest.feeds import topic_store
+    from digest.feeds.models import Story
+    from digest.feeds.retag import edit_topics, parse_topic_changes
+
     ruleset = app.ruleset()
     try:
         parsed = parse_topic_changes(changes, ruleset.slugs)
@@ -66,15 +70,36 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
         edit_topics(session, ruleset, story, parsed, datetime.now(UTC))
         carried = topic_store.topics_of(session, [story_id]).get(story_id, {})
         manual = topic_store.manual_decisions(session, story_id)
-    listed = ordered_topics(carried, ruleset.slugs)
-    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in listed) or "none"
+    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in _ordered(carried, ruleset.slugs)) or "none"
     click.echo(f"story {story_id} topics: {shown}")
     removed = [t for t, origin in manual.items() if origin == "removed"]
     if removed:
         click.echo(f"removed by hand: {', '.join(sorted(removed))}")
 
 
+def story_json(story: StoryListing, order: tuple[str, ...]) -> dict[str, object]:
+    tags = story.why
+    topics = _ordered(tags, order)
+    return {
+        "id": story.id,
+        "title": story.title,
+        "link": story.link,
+        "published": story.published_at.isoformat(timespec="seconds"),
+        "published_guessed": story.published_guessed,
+        "first_seen": story.first_seen_at.isoformat(timespec="seconds"),
+        "author": story.author,
+        "summary": story.summary_text,
+        "topics": topics,
+        "why": {t: tags[t] for t in topics},
+        "sources": [
+            {"feed_url": s.feed_url, "feed_title": s.feed_title, "guid": s.guid, "link": s.link} for s in story.sources
+        ],
+    }
+
+
 def stories_table(rows: list[dict[str, object]]) -> Table:
+    from rich.table import Table
+
     table = Table("id", "published", "title", "topics", "source")
     for row in rows:
         sources = row["sources"]
@@ -88,3 +113,8 @@ def stories_table(rows: list[dict[str, object]]) -> Table:
             ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
         )
     return table
+
+
+def _ordered(tags: dict[str, list[str]], order: tuple[str, ...]) -> list[str]:
+    """Topics in the configured order; topics no longer configured last, alphabetically."""
+    return [t for t in order if t in tags] + sorted(t for t in tags if t not in order)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import session_scope
-from digest.subscribers import store
-from digest.subscribers.import_report import describe_import
-from digest.subscribers.importer import AddRefused, add_subscriber, import_csv
-from digest.subscribers.models import Subscriber
-from digest.subscribers.privacy import InvalidEmail, erase_subscriber, export_subscriber, normalise_email
-from digest.subscribers.signup import InvalidChoice
+from digest.db.engine import read_scope, session_scope
+from digest.subscribers.addresses import InvalidEmail, normalise_email
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from digest.subscribers.models import Subscriber
+
+# The ORM, the importer and the sign-up rules are imported by the commands that use them:
+# "subscribers export" reads with Core statements only, so it starts without them.
 
 
 @click.group()
@@ -38,6 +41,8 @@ def _topics(value: str) -> list[str]:
 def add(app: AppContext, email: str, topics: str, frequency: str | None, confirmed: bool, no_mail: bool) -> None:
     """Add one subscriber: pending (and sent the confirmation link) unless --confirmed."""
     from digest.cli.confirm_mail import confirmation_mailer, report_mails  # mail and templates: only here
+    from digest.subscribers.importer import AddRefused, add_subscriber
+    from digest.subscribers.signup import InvalidChoice
 
     ruleset = app.ruleset()
     # The mailer first: a mail URL that cannot work is refused before anything is stored.
@@ -82,6 +87,8 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
 
     from digest.cli.confirm_mail import confirmation_mailer, report_mails
     from digest.subscribers.csvfile import detect_encoding
+    from digest.subscribers.import_report import describe_import
+    from digest.subscribers.importer import import_csv
 
     ruleset = app.ruleset()
     engine = app.engine()
@@ -129,6 +136,8 @@ def import_(app: AppContext, file: Path, default_topics: str, frequency: str | N
 @pass_app
 def list_(app: AppContext, show_addresses: bool, as_json: bool) -> None:
     """How many subscribers, by status and by topic; addresses only when asked."""
+    from digest.subscribers import store
+
     people: list[dict[str, object]] = []
     with session_scope(app.engine()) as session:
         by_status = store.count_by_status(session)
@@ -163,9 +172,15 @@ def list_(app: AppContext, show_addresses: bool, as_json: bool) -> None:
 @pass_app
 def export(app: AppContext, email: str) -> None:
     """Everything stored about one person, as JSON."""
-    with session_scope(app.engine()) as session:
-        subscriber = _find(session, email)
-        click.echo(json.dumps(export_subscriber(session, subscriber), indent=2, ensure_ascii=False))
+    from digest.subscribers.export_store import export_person, subscriber_id
+
+    address = _address(email)
+    with read_scope(app.engine(orm=False)) as connection:
+        ident = subscriber_id(connection, address)
+        if ident is None:
+            raise UserError(f"no subscriber has the address {address}")
+        exported = export_person(connection, ident)
+    click.echo(json.dumps(exported, indent=2, ensure_ascii=False))
 
 
 @subscribers.command("erase")
@@ -173,6 +188,8 @@ def export(app: AppContext, email: str) -> None:
 @pass_app
 def erase(app: AppContext, email: str) -> None:
     """Delete the person and everything about them; keep only a salted hash so imports skip them."""
+    from digest.subscribers.privacy import erase_subscriber
+
     with session_scope(app.engine()) as session:
         subscriber = _find(session, email)
         address = subscriber.email
@@ -180,11 +197,17 @@ def erase(app: AppContext, email: str) -> None:
     click.echo(f"erased {address}; only a salted hash remains, so imports will skip the address")
 
 
-def _find(session: Session, email: str) -> Subscriber:
+def _address(email: str) -> str:
     try:
-        address = normalise_email(email)
+        return normalise_email(email)
     except InvalidEmail as exc:
         raise BadInput(str(exc)) from None
+
+
+def _find(session: Session, email: str) -> Subscriber:
+    from digest.subscribers import store
+
+    address = _address(email)
     subscriber = store.by_email(session, address)
     if subscriber is None:
         raise UserError(f"no subscriber has the address {address}")

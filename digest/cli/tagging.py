@@ -7,13 +7,11 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
 
 from digest.cli.context import AppContext, counting_progress, pass_app
-from digest.db.engine import session_scope
-from digest.feeds import topic_store
-from digest.feeds.retag import retag_stories
-from digest.tagging.tagger import tag_story
+from digest.db.engine import read_scope
+
+# The tagger, the ORM and rich are imported by the commands that use them ("topics" reads with Core).
 
 
 @click.command()
@@ -24,6 +22,8 @@ def tag(app: AppContext) -> None:
     One output line per input line, in order. A line that cannot be read gives
     {"line": N, "error": "..."} in its place; the other lines are still tagged.
     """
+    from digest.tagging.tagger import tag_story
+
     ruleset = app.ruleset()
     out = sys.stdout
     for number, line in enumerate(sys.stdin, start=1):
@@ -61,6 +61,8 @@ def _read_item(line: str) -> dict[str, Any]:
 @pass_app
 def retag(app: AppContext) -> None:
     """Tag every stored story again with the current rules; editors' decisions are kept."""
+    from digest.feeds.retag import retag_stories
+
     ruleset = app.ruleset()
     engine = app.engine()
     with counting_progress(app.console, "tagging") as progress:
@@ -81,9 +83,11 @@ def retag(app: AppContext) -> None:
 @pass_app
 def topics(app: AppContext, as_json: bool) -> None:
     """The configured topics and how many stories carry each."""
+    from digest.feeds.light_store import count_by_topic
+
     ruleset = app.ruleset()
-    with session_scope(app.engine()) as session:
-        counts = topic_store.count_by_topic(session)
+    with read_scope(app.engine(orm=False)) as connection:
+        counts = count_by_topic(connection)
     rows = [
         {"slug": t.slug, "name": t.name, "description": t.description, "stories": counts.get(t.slug, 0)}
         for t in ruleset.topics
@@ -91,6 +95,8 @@ def topics(app: AppContext, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    from rich.table import Table
+
     table = Table("slug", "name", "stories", "description")
     for row in rows:
         table.add_row(str(row["slug"]), str(row["name"]), str(row["stories"]), str(row["description"]))

@@ -1,60 +1,18 @@
 """The declarative base every domain's models derive from, with stable constraint names.
 
-Constraint names are fixed by convention so Alembic migrations name them identically on SQLite and
-PostgreSQL, and later migrations can drop or alter them by name.
+The shared column types and time helpers live in ``digest.db.types`` (Core only, for the light
+commands) and are re-exported here for the models.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.engine import Dialect
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from digest.db.types import NAMING_CONVENTION, UTCDateTime, iso, utcnow
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend.
-
-    SQLite stores no offset, so values come back naive; this type re-attaches UTC on the way out and
-    refuses naive values on the way in, so no code can compare naive and aware times by accident.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+__all__ = ["NAMING_CONVENTION", "Base", "UTCDateTime", "iso", "utcnow"]
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(when: datetime | None) -> str | None:
-    """A stored time for JSON output: ISO 8601 to the second, with its UTC offset."""
-    return when.isoformat(timespec="seconds") if when else None

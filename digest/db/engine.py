@@ -16,18 +16,23 @@ locked", which no timeout cures). Long reads that other writers must not wait fo
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from digest.failures import OperatorError, describe_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # How long a SQLite writer waits for the others before giving up; a poll's transactions last
 # milliseconds, so this is only ever reached when something holds a transaction far too long.
@@ -117,6 +122,47 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+class _Turns:
+    """Writers of one process queue on a thread lock, and processes on an ``flock`` of a file beside
+    the database: a waiter is woken the moment the writer before it is done."""
+
+    def __init__(self, path: str) -> None:
+        self.lock = threading.Lock()
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self.lock:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
+_turns: dict[str, _Turns] = {}
+_turns_lock = threading.Lock()
+
+
+def writer_turn(engine: Engine) -> AbstractContextManager[None]:
+    """Wait for this writer's turn, for many short write transactions in a row (a send's bookkeeping).
+
+    SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps and looks
+    again (1, 2, 5, 10 ms...), far longer than the millisecond-long transactions of a send take: with
+    several connections and processes taking turns, most of the time went to those sleeps. Writers
+    that take their turn here wait in line instead; others (the web app) still wait as before. On
+    other databases (row locks) there is nothing to wait for.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return nullcontext()
+    with _turns_lock:
+        turns = _turns.get(database)
+        if turns is None:
+            turns = _turns[database] = _Turns(f"{database}-turn")
+    return turns.turn()
+
+
 def reading(engine: Engine) -> Engine:
     """The same engine, for transactions that only read: on SQLite they do not take the write lock."""
     if engine.dialect.name != "sqlite":
@@ -133,6 +179,8 @@ def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iter
     transactions write beside them) do not, and must not write. ``bind`` is usually the engine; a
     connection held for many transactions in a row saves taking one from the pool for each.
     """
+    from sqlalchemy.orm import Session  # the ORM only for commands that use it (see read_scope)
+
     if read_only and isinstance(bind, Engine):
         bind = reading(bind)
     session = Session(bind, expire_on_commit=False)
@@ -144,6 +192,17 @@ def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iter
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Connection]:
+    """One transaction that only reads, with Core statements and no ORM.
+
+    The light commands (lists, exports) read this way: loading the ORM and every model costs more
+    than their whole query. On SQLite it does not take the write lock.
+    """
+    with reading(engine).begin() as connection:
+        yield connection
 
 
 def describe_url(url: str) -> str:

@@ -8,12 +8,17 @@ write lock (see digest.db.engine).
 
 from __future__ import annotations
 
+import fcntl
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _key(name: str) -> int:
@@ -60,3 +65,24 @@ def lock_for_transaction(session: Session, name: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
+
+
+@contextmanager
+def try_exclusive(engine: Engine, name: str) -> Iterator[bool]:
+    """Like ``try_lock``, but on SQLite too: a lock on a file beside the database file, for work that
+    must not run twice at once on any database (fetching one mailbox)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        with try_lock(engine, name) as got:
+            yield got
+        return
+    with open(Path(database).with_name(f"{Path(database).name}.{name}.lock"), "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

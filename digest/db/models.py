@@ -5,7 +5,9 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import digest.api_tokens.models
+    import digest.bounces.models
     import digest.db.scheduler_table
+    import digest.digests.archive_models
     import digest.digests.edition_models
     import digest.editors.models
     import digest.events.models

@@ -37,11 +37,15 @@ class PlanReport:
 
 
 def since_for(
-    settings: Settings, subscriber: Subscriber | Recipient, last_window: datetime | None, now: datetime
+    settings: Settings, last_window: datetime | None, now: datetime, edition_start: datetime | None
 ) -> datetime:
-    """Where a subscriber's next digest starts: their last digest, or their confirmation."""
-    start = last_window or subscriber.confirmed_at or subscriber.created_at
-    return max(start, now - timedelta(days=settings.digest.max_age_days))
+    """Where a subscriber's next digest starts: where their last digest ended; for a reader who has
+    had none yet, where the current edition starts (when the previous edition of their frequency
+    was planned), so a reader who confirmed a minute before the send gets the whole edition.
+    Never further back than ``digest.max_age_days``."""
+    oldest = now - timedelta(days=settings.digest.max_age_days)
+    start = last_window or edition_start or oldest
+    return max(start, oldest)
 
 
 def selection_for(
@@ -82,6 +86,7 @@ def plan_edition(
         ready = {f: review.ready_to_queue(session, settings, key, now) for f, key in editions.items()}
         desks = {f: review.desk_of(session, key) for f, key in editions.items()}
         kept = {f: edition_store.kept_for_next(session, f, key) - desks[f].excluded for f, key in editions.items()}
+        starts = {f: edition_store.previous_planned(session, f, key) for f, key in editions.items()}
         candidates = load_candidates(session, oldest, now)
         if dry_run:
             session.rollback()  # a dry run changes nothing, not even the editions' states
@@ -109,7 +114,7 @@ def plan_edition(
                 if not ready[frequency]:
                     report.waiting_readers += 1
                     continue
-                since = since_for(settings, person, windows.get(person.id), now)
+                since = since_for(settings, windows.get(person.id), now, starts[frequency])
                 again = frozenset(kept[frequency] - got.get(person.id, set()))
                 key = (frequency, tuple(person.topic_slugs), since, again)
                 chosen = selections.get(key)

@@ -1,37 +1,51 @@
 """Delivering queued digests: claim rows, render (shared per group), send over several reused
-connections at a bounded rate, and record each outcome in its own transaction.
+connections at a bounded rate, and record each outcome.
 
 An unsubscribe between queueing and sending wins: unsubscribing cancels every row not yet handed to
 the mail server, queued or claimed, and each row is handed over (``outbox.hand_over``, one indexed
 single-row update) just before its message goes out, so a row cancelled a moment earlier is skipped.
-Temporary failures (4xx, dropped connections) are retried with exponential backoff; permanent ones
-(5xx) fail the row and count against the address.
+Each connection records its previous message as sent in the transaction that hands over its next
+one, and the connections of a process commit those steps together (``connections``,
+``bookkeeping``). Temporary failures (4xx, dropped connections) are retried with exponential
+backoff; permanent ones (5xx) fail the row and count against the address.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from digest.config import Settings
-from digest.db.engine import session_scope
-from digest.digests import edition_store, review
+from digest.db.engine import session_scope, writer_turn
+from digest.digests import archive_store, edition_store, review
+from digest.digests.archive_paths import group_key
+from digest.digests.bookkeeping import Bookkeeper
+from digest.digests.connections import (
+    IDLE_POLL,
+    DeliveryReport,
+    Outgoing,
+    RateLimit,
+    Work,
+    release_queued,
+    run_connection,
+)
 from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
+from digest.digests.threads import earliest_needed, with_earlier
+from digest.events.view import ThreadStory, thread_stories
 from digest.mail import outbox
-from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport, open_transport
+from digest.mail.return_path import ReturnPath
+from digest.mail.transports import FileOutbox, SmtpTransport, open_transport
 from digest.subscribers import recipient_store
-from digest.subscribers import store as subscribers
 from digest.subscribers.links import links_for
 from digest.subscribers.tokens import LinkSigner
 from digest.tagging.rules import Ruleset
@@ -47,50 +61,6 @@ class SendLayout:
 
     names: dict[str, str]
     group_order: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class DeliveryReport:
-    sent: int = 0
-    failed: int = 0
-    retrying: int = 0
-    # Digests cancelled while this run went on (queued or claimed), as the database has them: most are
-    # cancelled by the unsubscribe itself, in the web app, not by this sender.
-    cancelled: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, outcome: str) -> None:
-        with self.lock:
-            setattr(self, outcome, getattr(self, outcome) + 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    delivery_id: int
-    subscriber_id: int
-    attempts: int
-    recipient: str
-    message_id: str
-    data: bytes
-    had_failures: bool  # only then does a success need to reset the subscriber's failure count
-
-
-class RateLimit:
-    """At most ``per_second`` messages a second across all connections (0: no limit)."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.next_slot = time.monotonic()
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            slot = max(self.next_slot, now)
-            self.next_slot = slot + self.interval
-        time.sleep(max(0.0, slot - now))
 
 
 def deliver_queued(
@@ -171,39 +141,71 @@ def send_claimed(
     stop: threading.Event | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
-    """One process's share: claim batches until none is due, sending over ``connections`` connections."""
+    """One process's share: claim and build batches until none is due, while ``connections``
+    connections send what is built (the next batch is built while the last one goes out)."""
     report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
+    story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
+    # Bounded: at most about two batches are claimed and not yet sent.
+    work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
     limit = RateLimit(per_second)
-    local = threading.local()
-    transports: list[FileOutbox | SmtpTransport] = []
+    books = Bookkeeper(engine, worker, clock)
+    return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
-    def send(item: Outgoing) -> None:
-        if stop is not None and stop.is_set():
-            with session_scope(engine) as session:
-                outbox.release(session, item.delivery_id, clock())
-            return
-        if not hasattr(local, "transport"):
-            local.transport = open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
-            transports.append(local.transport)
-        outcome = _send_one(engine, settings, local.transport, item, limit, worker, clock)
-        if outcome != "cancelled":  # counted from the database at the end, with those never claimed
-            report.add(outcome)
+    def on_outcome(outcome: str) -> None:
+        report.add(outcome)
         if on_message:
             on_message(outcome)
 
+    def open_connection() -> FileOutbox | SmtpTransport:
+        return open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
+
+    threads = [
+        threading.Thread(
+            target=run_connection,
+            args=(engine, settings, open_connection, work, books, limit, clock, on_outcome),
+            name=f"digest-smtp-{i}",
+        )
+        for i in range(connections)
+    ]
+    for thread in threads:
+        thread.start()
+    unqueued: list[int] = []
     try:
-        with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="digest-smtp") as pool:
-            while stop is None or not stop.is_set():
-                batch = _prepare_batch(engine, settings, layout, signer, worker, renderings, stories, clock)
-                if batch is None:
+        while not work.stopping():
+            batch = _prepare_batch(
+                engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
+            )
+            if batch is None:
+                break
+            for n, item in enumerate(batch):
+                if not _put(work, item):
+                    unqueued = [i.delivery_id for i in batch[n:]]
                     break
-                list(pool.map(send, batch))
+    except BaseException:
+        work.failed.set()  # the connections give their messages back instead of sending them
+        raise
     finally:
-        for transport in transports:
-            transport.close()
+        work.done.set()
+        for thread in threads:
+            thread.join()
+        books.close()
+        release_queued(engine, work.items, unqueued, clock())
+    if work.errors:
+        raise work.errors[0]
     return report
+
+
+def _put(work: Work, item: Outgoing) -> bool:
+    """Queue a message for the connections; False when the send stops first."""
+    while not work.stopping():
+        try:
+            work.items.put(item, timeout=IDLE_POLL)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _utcnow() -> datetime:
@@ -215,87 +217,82 @@ def _prepare_batch(
     settings: Settings,
     layout: SendLayout,
     signer: LinkSigner,
+    return_path: ReturnPath,
     worker: str,
     renderings: dict[tuple[object, ...], Rendered],
-    stories: dict[int, Candidate],
+    known: tuple[dict[int, Candidate], dict[str, list[ThreadStory]]],
     clock: Callable[[], datetime],
 ) -> list[Outgoing] | None:
-    """Claim the next rows and build their messages; None when nothing is due."""
+    """Claim the next rows and build their messages; None when nothing is due. ``known``: the stories
+    and their threads read by earlier batches of this run.
+
+    Only the claim and the few rows that will not be sent are written; the messages are built
+    outside any write transaction, so other senders' hand-overs never wait for them."""
+    stories, threads = known
     now = clock()
-    with session_scope(engine) as session:
+    with writer_turn(engine), session_scope(engine) as session:
         claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
-        if not claimed:
-            return None
+    if not claimed:
+        return None
+    with session_scope(engine, read_only=True) as session:
         # Read once per batch: editors' changes made while an edition is sending reach the rest of it.
         desks: dict[str, Desk] = {e: review.desk_of(session, e) for e in {c.edition for c in claimed}}
         people = recipient_store.recipients_by_ids(session, {c.subscriber_id for c in claimed})
         missing = {i for c in claimed for i in c.story_ids} - stories.keys()
         if missing:
             stories.update(load_by_ids(session, missing))
-        batch = []
+            threads.update(thread_stories(session, missing))
+        selections = {}
         for row in claimed:
             person = people.get(row.subscriber_id)
-            if person is None or person.status != "confirmed":
-                outbox.mark_cancelled(session, row.id, now)
-                continue
-            desk = desks[row.edition]
-            chosen = [stories[i] for i in row.story_ids if i in stories]
-            selection = regroup(layout.group_order, chosen, person.topic_slugs, desk.excluded)
-            if desk.excluded and set(selection.story_ids) != set(row.story_ids):
-                if not selection.count and not settings.digest.send_empty:
-                    outbox.mark_empty(session, row.id, now)  # every story of it was excluded
-                    continue
-                edition_store.set_delivered_stories(session, row.id, selection.story_ids)
-            key = (tuple(person.topic_slugs), person.frequency, row.edition, selection.story_ids, desk.version)
-            rendered = renderings.get(key)
-            if rendered is None:
-                rendered = renderings[key] = render_digest(
-                    settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
+            if person is not None:
+                chosen = [stories[i] for i in row.story_ids if i in stories]
+                selections[row.id] = regroup(
+                    layout.group_order, chosen, person.topic_slugs, desks[row.edition].excluded
                 )
-            links = links_for(settings, signer, person, confirm=False)
-            data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
-            ident = message_id(settings, row.edition, person.link_key)
-            batch.append(
-                Outgoing(row.id, person.id, row.attempts, person.email, ident, data, person.failed_deliveries > 0)
+        # Only readers of items that continue a thread need their earlier digests read.
+        oldest = min(filter(None, (earliest_needed(s, threads) for s in selections.values())), default=None)
+        got = edition_store.received(session, list(people), oldest) if oldest else {}
+    batch = []
+    cancelled: list[int] = []
+    empty: list[int] = []
+    narrowed: list[tuple[int, tuple[int, ...]]] = []
+    archived: list[tuple[str, str, tuple[int, ...]]] = []  # what each new rendering carried, for the archive
+    for row in claimed:
+        person = people.get(row.subscriber_id)
+        if person is None or person.status != "confirmed":
+            cancelled.append(row.id)
+            continue
+        desk = desks[row.edition]
+        selection = selections[row.id]
+        if desk.excluded and set(selection.story_ids) != set(row.story_ids):
+            if not selection.count and not settings.digest.send_empty:
+                empty.append(row.id)  # every story of it was excluded
+                continue
+            narrowed.append((row.id, selection.story_ids))
+        selection = with_earlier(selection, threads, got.get(person.id, ()))
+        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection, desk.version)
+        rendered = renderings.get(key)
+        if rendered is None:
+            rendered = renderings[key] = render_digest(
+                settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
             )
+            if selection.count:
+                archived.append((row.edition, group_key(person.topic_slugs, layout.group_order), selection.story_ids))
+        links = links_for(settings, signer, person, confirm=False)
+        data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
+        ident = message_id(settings, row.edition, person.link_key)
+        failures = person.failed_deliveries > 0
+        sender = return_path.for_delivery(row.id)
+        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
+    if cancelled or empty or narrowed or archived:
+        with writer_turn(engine), session_scope(engine) as session:
+            for edition, group, story_ids in archived:
+                archive_store.record_issue(session, edition, group, story_ids, now)
+            for delivery_id in cancelled:
+                outbox.mark_cancelled(session, delivery_id, now)
+            for delivery_id in empty:
+                outbox.mark_empty(session, delivery_id, now)
+            for delivery_id, story_ids in narrowed:
+                edition_store.set_delivered_stories(session, delivery_id, story_ids)
     return batch
-
-
-def _send_one(
-    engine: Engine,
-    settings: Settings,
-    transport: FileOutbox | SmtpTransport,
-    item: Outgoing,
-    limit: RateLimit,
-    worker: str,
-    clock: Callable[[], datetime],
-) -> str:
-    limit.wait()
-    # The last look before the message leaves: an unsubscribe since the batch was claimed has
-    # cancelled the row, and then this update finds nothing to hand over.
-    with session_scope(engine) as session:
-        if not outbox.hand_over(session, item.delivery_id, worker, clock()):
-            return "cancelled"
-    try:
-        transport.send_raw(settings.mail.from_address, item.recipient, item.data)
-    except DeliveryError as exc:
-        return _record_failure(engine, settings, item, exc, clock())
-    with session_scope(engine) as session:
-        outbox.mark_sent(session, item.delivery_id, item.message_id, clock())
-        if item.had_failures:
-            subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=False)
-    return "sent"
-
-
-def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError, now: datetime) -> str:
-    attempts = item.attempts + 1
-    with session_scope(engine) as session:
-        if exc.permanent or attempts >= settings.delivery.max_attempts:
-            outbox.mark_failed(session, item.delivery_id, str(exc), now)
-            subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
-            log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
-            return "failed"
-        delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
-        outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay)
-    log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
-    return "retrying"

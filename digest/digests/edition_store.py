@@ -97,6 +97,15 @@ def kept_for_next(session: Session, frequency: str, before_key: str) -> set[int]
     return set(session.scalars(query))
 
 
+def previous_planned(session: Session, frequency: str, before_key: str) -> datetime | None:
+    """When the last edition of this frequency before ``before_key`` was planned: where the current
+    edition's window starts for a reader who has had no digest yet."""
+    query = select(func.max(Edition.planned_at)).where(
+        Edition.frequency == frequency, Edition.key < before_key, Edition.planned_at.is_not(None)
+    )
+    return session.scalar(query)
+
+
 def notes(session: Session, edition_id: int) -> dict[str, str]:
     query = select(EditionNote.topic, EditionNote.body).where(EditionNote.edition_id == edition_id)
     return {topic: body for topic, body in session.execute(query)}

@@ -14,38 +14,17 @@ from digest.config import Settings
 from digest.db.base import iso
 from digest.digests import edition_store as store
 from digest.digests import review
-from digest.digests.editions import edition_for, edition_label, frequency_of, review_deadline, short_name
+from digest.digests.edition_list import DELIVERY_STATES, current_editions, list_editions_view
+from digest.digests.editions import edition_label, frequency_of, review_deadline, short_name
 from digest.digests.select import load_by_ids, load_candidates, select_stories
 from digest.tagging.rules import Ruleset
 
-DELIVERY_STATES = ("queued", "sending", "sent", "failed", "cancelled", "empty")
-
-
-def current_editions(settings: Settings, now: datetime) -> list[str]:
-    return [edition_for(f, now, settings.digest.timezone) for f in ("daily", "weekly")]
+__all__ = ["DELIVERY_STATES", "current_editions", "edition_view", "list_view"]
 
 
 def list_view(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """The current editions (even before anyone opened them) and every stored one, newest first."""
-    stored = {e.key: e for e in store.list_editions(session)}
-    keys = sorted(set(stored) | set(current_editions(settings, now)), key=lambda k: (short_name(k), k), reverse=True)
-    rows = []
-    for key in keys:
-        edition = stored.get(key)
-        counts = store.delivery_counts(session, key)
-        rows.append(
-            {
-                "edition": short_name(key),
-                "key": key,
-                "frequency": frequency_of(key),
-                "label": edition_label(key),
-                "state": edition.state if edition else "planned",
-                "planned_at": iso(edition.planned_at) if edition else None,
-                "lead": edition.lead_story_id if edition else None,
-                "deliveries": {state: counts.get(state, 0) for state in DELIVERY_STATES},
-            }
-        )
-    return rows
+    return list_editions_view(session.connection(), settings, now)
 
 
 def edition_view(session: Session, settings: Settings, ruleset: Ruleset, key: str, now: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.db.base import iso
@@ -19,7 +20,9 @@ from digest.digests import edition_store, review
 from digest.digests.build import selection_for, since_for
 from digest.digests.editions import edition_for, edition_label, next_edition, short_name
 from digest.digests.render import digest_message, render_digest
-from digest.digests.select import load_by_ids, load_candidates, regroup, select_stories
+from digest.digests.select import Selection, load_by_ids, load_candidates, regroup, select_stories
+from digest.digests.threads import earliest_needed, with_earlier
+from digest.events.view import thread_stories
 from digest.mail import outbox
 from digest.subscribers import store as subscribers
 from digest.subscribers.links import Links, links_for
@@ -81,15 +84,24 @@ def preview_message(
             last = outbox.last_windows(session, [person.id]).get(person.id)
             kept = edition_store.kept_for_next(session, person.frequency, edition) - desk.excluded
             got = edition_store.received(session, [person.id], oldest).get(person.id, set()) if kept else set()
-            since = since_for(settings, person, last, now)
+            since = since_for(settings, last, now, edition_store.previous_planned(session, person.frequency, edition))
             selection = selection_for(settings, ruleset, candidates, person, since, desk, kept - got)
             explanation = _next_explanation(edition, current, row.state if row else None, row.sent_at if row else None)
+        selection = _with_earlier(session, selection, person.id)
         skipped = _skipped(settings, person)
         rendered = render_digest(settings, names, selection, person.topic_slugs, person.frequency, edition, desk)
         message = digest_message(
             settings, rendered, person.email, links_for(settings, signer, person), edition, person.link_key
         )
     return Preview(message, edition, explanation, received, skipped)
+
+
+def _with_earlier(session: Session, selection: Selection, subscriber_id: int) -> Selection:
+    """ "Earlier in this story" as this reader's digest will have it: the thread's earlier events they got."""
+    threads = thread_stories(session, selection.story_ids)
+    oldest = earliest_needed(selection, threads)
+    got = edition_store.received(session, [subscriber_id], oldest).get(subscriber_id, set()) if oldest else set()
+    return with_earlier(selection, threads, got)
 
 
 def _next_explanation(edition: str, current: str, state: str | None, sent_at: datetime | None) -> str:

@@ -24,7 +24,8 @@ from multiprocessing.sharedctypes import Synchronized
 
 from digest.config import Settings
 from digest.db.engine import make_engine
-from digest.digests.deliver import DeliveryReport, SendLayout, send_claimed
+from digest.digests.connections import DeliveryReport
+from digest.digests.deliver import SendLayout, send_claimed
 from digest.subscribers.tokens import LinkSigner
 
 log = logging.getLogger(__name__)

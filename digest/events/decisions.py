@@ -32,10 +32,13 @@ def apply_decisions(groups: Mapping[int, Membership], decisions: Sequence[Decisi
     - split thread S: S's event leaves its thread for one of its own ("s:S");
     - merge event A B: B's event joins A's (and A's thread);
     - merge thread A B: B's thread joins A's.
-    Decisions about stories that are not grouped (yet) are skipped.
+    Decisions about stories that are not grouped (yet) are skipped, and so are headline choices
+    (they say which report leads its event, not what is grouped).
     """
     result = dict(groups)
     for decision in decisions:
+        if decision.kind not in ("merge", "split"):
+            continue
         first = result.get(decision.story_id)
         if first is None:
             continue

@@ -15,7 +15,9 @@ from itertools import pairwise
 
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f-]*")
-_NUMBER = re.compile(r"(?<![\w.])[$€£]?(\d[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
+# Starts at a digit, so the engine can skip ahead to the next one; "A380" and "v2" are left out by a
+# look at the character before (cheaper than a look-behind tried at every position).
+_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
 _MULTIPLIERS = {"million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "k": 1e3}
 # Words that carry no event in them; kept short on purpose: rare words are discounted by IDF anyway.
 _STOPWORD_TEXT = """
@@ -46,14 +48,14 @@ def _word(raw: str) -> tuple[str, bool] | None:
     """A token as compared (folded, stemmed) and whether it was capitalised; None for stopwords.
     Cached: news reuses a small vocabulary, so most tokens are looked up, not worked out."""
     raw = raw.strip("'-")
-    low = _stem(raw.lower())
+    low = stem(raw.lower())
     if not low or low in STOPWORDS:
         return None
     return low, raw[0].isupper()
 
 
 @lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     # Plural and possessive endings only: enough for "breaches"/"breach", "Clorox's"/"Clorox".
     if word.endswith("'s"):
         word = word[:-2]
@@ -73,12 +75,15 @@ monday tuesday wednesday thursday friday saturday sunday january february march 
 august september october november december ai ai-generated gdpr csam ceo cfo cto it u.s u.k us uk eu
 european american english internet
 """
-NOT_NAMES = frozenset(_stem(w) for w in _NOT_NAMES_TEXT.split())
+NOT_NAMES = frozenset(stem(w) for w in _NOT_NAMES_TEXT.split())
 
 
 def _numbers(text: str) -> set[str]:
     found = set()
     for match in _NUMBER.finditer(text):
+        before = text[match.start() - 1] if match.start() else " "
+        if before.isalnum() or before in "._":
+            continue
         digits, unit = match.group(1).replace(",", ""), (match.group(2) or "").lower()
         try:
             value = float(digits) * _MULTIPLIERS.get(unit, 1.0)

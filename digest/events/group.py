@@ -15,9 +15,14 @@ from sqlalchemy.orm import Session
 
 from digest.events import store
 from digest.events.decisions import apply_decisions
-from digest.events.grouping import DEFAULT_PARAMS, Params, group_stories
+from digest.events.grouping import group_stories
+from digest.events.scoring import DEFAULT_PARAMS, Params
 
 WINDOW_DAYS = 30
+
+
+class CorrectionRefused(ValueError):
+    """An editor's merge, split or headline choice that cannot be made; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +73,17 @@ def events_since(session: Session, since: datetime) -> list[Event]:
     events = [Event(key, final[members[0].id].thread, members) for key, members in by_event.items()]
     events.sort(key=lambda e: e.stories[-1].published, reverse=True)
     return events
+
+
+def correct(session: Session, kind: str, level: str, story_id: int, other_story_id: int | None, now: datetime) -> None:
+    """Record an editor's correction (merge, split, headline), kept apart from the automatic grouping
+    and applied on top of every grouping; refuses stories that do not exist or are not grouped yet."""
+    if kind == "merge" and (other_story_id is None or other_story_id == story_id):
+        raise CorrectionRefused("merge needs two different stories")
+    for sid in (story_id, other_story_id) if kind == "merge" else (story_id,):
+        assert sid is not None
+        if not store.story_exists(session, sid):
+            raise CorrectionRefused(f"no story has id {sid}")
+        if not store.is_grouped(session, sid):
+            raise CorrectionRefused(f"story {sid} is not grouped yet: run 'digest events regroup' first")
+    store.add_decision(session, kind, level, story_id, other_story_id if kind == "merge" else None, now)

@@ -14,49 +14,19 @@ the reason: the story it matched, the score and the shared names, numbers and ph
 
 from __future__ import annotations
 
+import gc
 import heapq
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
 
-from digest.events.features import StoryFeatures, cosine, extract_features, idf_weights, weighted
-
-
-@dataclass(frozen=True, slots=True)
-class Params:
-    """The knobs of grouping, chosen by measurement on the development set (bench/events.py)."""
-
-    event_days: float = 4.0
-    event_threshold: float = 0.2
-    name_bonus: float = 0.3
-    number_bonus: float = 0.15
-    number_conflict: float = 0.0
-    unanchored_penalty: float = 0.2
-    # A name carried by more stories than this is too common to anchor anything.
-    anchor_share: float = 0.1
-    anchor_min: int = 5
-    anchor_max: int = 200
-    thread_days: float = 400.0
-    thread_threshold: float = 0.3
-    # How much of the thread score comes from shared names (the rest from all words).
-    thread_names: float = 0.8
-    # Words in more than this share of the window are too common to find candidates with.
-    common_share: float = 0.005
-    candidates: int = 6
-
-
-DEFAULT_PARAMS = Params()
-
-
-@dataclass(frozen=True, slots=True)
-class Story:
-    key: str
-    title: str
-    summary: str
-    published: datetime
+from digest.events.features import StoryFeatures, extract_features, idf_weights
+from digest.events.places import BACKGROUND
+from digest.events.scoring import DEFAULT_PARAMS, Indexed, Params, Story, event_score, reason, thread_score
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,33 +49,7 @@ class Assignment:
     why: list[dict[str, object]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Indexed:
-    story: Story
-    features: StoryFeatures
-    # The story's specific names (see group_stories): what anchors an event or a thread.
-    anchors: frozenset[str]
-    idf: Mapping[str, float]
-    unseen: float
-    event: str = ""
-    # Weighted vectors are made when first compared: most stories of the window never are.
-    _vector: dict[str, float] | None = None
-    _names: dict[str, float] | None = None
-
-    @property
-    def vector(self) -> dict[str, float]:
-        if self._vector is None:
-            self._vector = weighted(self.features.words, self.idf, self.unseen)
-        return self._vector
-
-    @property
-    def names(self) -> dict[str, float]:
-        if self._names is None:
-            self._names = weighted(self.anchors, self.idf, self.unseen)
-        return self._names
-
-
-class _Seen(list[_Indexed]):
+class _Seen(list[Indexed]):
     """The stories grouped so far, in the order they were added, with the latest publication time
     up to each position (never decreasing, so the start of a time window is found by bisection)."""
 
@@ -140,9 +84,22 @@ class _Groups:
             self.parent[drop] = keep
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Grouping a window makes hundreds of thousands of small objects and no reference cycles; the
+    cycle collector would only walk them over and over (a quarter of the time, measured)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def group_stories(
     stories: Sequence[Story],
-    params: Params = Params(),
+    params: Params = DEFAULT_PARAMS,
     *,
     known: Sequence[Known] = (),
 ) -> list[Assignment]:
@@ -151,6 +108,11 @@ def group_stories(
 
     Event keys of new events are "e:" + the first story's key, thread keys "t:" + the same.
     """
+    with _without_cycle_collection():
+        return _group(stories, params, known)
+
+
+def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
     everything = [k.story for k in known] + list(stories)
     features = {id(k.story): k.features or extract_features(k.story.title, k.story.summary) for k in known}
     features.update((id(s), extract_features(s.title, s.summary)) for s in stories)
@@ -173,21 +135,28 @@ def group_stories(
     names_index: dict[str, list[int]] = defaultdict(list)
     done = _Seen()
     thread_of_event: dict[str, str] = {}
-    members: dict[str, list[_Indexed]] = defaultdict(list)
+    members: dict[str, list[Indexed]] = defaultdict(list)
 
-    def add(item: _Indexed) -> None:
+    # A story more than event_days older than every new one can only be found as a thread's earlier
+    # event, by its names: most of a 30-day window needs no place in the (much larger) word index.
+    words_from = min((s.published for s in stories), default=None)
+    words_from = words_from - timedelta(days=params.event_days) if words_from else None
+
+    def add(item: Indexed) -> None:
         position = len(done)
         done.append(item)
         moment = item.story.published.timestamp()
         done.latest.append(max(moment, done.latest[-1]) if done.latest else moment)
-        for word in item.features.words - too_common:
-            index[word].append(position)
+        if words_from is None or item.story.published >= words_from:
+            for word in item.features.words - too_common:
+                index[word].append(position)
         for name in item.anchors - too_common:
             names_index[name].append(position)
 
-    def indexed(story: Story) -> _Indexed:
+    def indexed(story: Story) -> Indexed:
         f = features[id(story)]
-        return _Indexed(story, f, f.names if f.names.isdisjoint(plain) else f.names - plain, idf, unseen)
+        anchors = f.names if f.names.isdisjoint(plain) else f.names - plain
+        return Indexed(story, f, anchors, idf, unseen, subjects=anchors - BACKGROUND, background=params.background)
 
     for earlier in sorted(known, key=lambda k: k.story.published):
         story, event, thread = earlier.story, earlier.event, earlier.thread
@@ -205,15 +174,15 @@ def group_stories(
         if match is not None and match[0] >= params.event_threshold:
             score, other = match
             item.event = events.find(other.event)
-            why.append(_reason("same event", other, item, score))
+            why.append(reason("same event", other, item, score))
         else:
             item.event = "e:" + story.key
             thread_of_event[item.event] = "t:" + story.key
-            link = _best(item, done, names_index, params, params.thread_days, _thread_score)
+            link = _best(item, done, names_index, params, params.thread_days, thread_score)
             if link is not None and link[0] >= params.thread_threshold:
                 score, other = link
                 threads.union(thread_of_event[item.event], thread_of_event[events.find(other.event)])
-                why.append(_reason("same thread", other, item, score))
+                why.append(reason("same thread", other, item, score))
         add(item)
         members[item.event].append(item)
         results[position] = Assignment(story.key, item.event, "", why)
@@ -224,25 +193,25 @@ def group_stories(
 
 
 def _closest_event(
-    item: _Indexed,
+    item: Indexed,
     done: _Seen,
     index: dict[str, list[int]],
     params: Params,
-    members: dict[str, list[_Indexed]],
+    members: dict[str, list[Indexed]],
     events: _Groups,
-) -> tuple[float, _Indexed] | None:
+) -> tuple[float, Indexed] | None:
     """The event whose stories are on average most similar to ``item`` (average link), with its
     story most like ``item``; one similar story alone does not pull a different event in."""
     window = timedelta(days=params.event_days)
-    best: tuple[float, _Indexed] | None = None
+    best: tuple[float, Indexed] | None = None
     seen: set[str] = set()
-    for _, other in _candidates(item, done, index, params, params.event_days, _event_score):
+    for _, other in _candidates(item, done, index, params, params.event_days, event_score):
         event = events.find(other.event)
         if event in seen:
             continue
         seen.add(event)
         near = [m for m in members[event][-8:] if abs(item.story.published - m.story.published) <= window]
-        scores = [_event_score(item, m, params) for m in near] or [0.0]
+        scores = [event_score(item, m, params) for m in near] or [0.0]
         value = sum(scores) / len(scores)
         if best is None or value > best[0]:
             best = (value, near[scores.index(max(scores))] if near else other)
@@ -250,32 +219,32 @@ def _closest_event(
 
 
 def _best(
-    item: _Indexed,
+    item: Indexed,
     done: _Seen,
     index: dict[str, list[int]],
     params: Params,
     days: float,
-    score: Callable[[_Indexed, _Indexed, Params], float],
-) -> tuple[float, _Indexed] | None:
+    score: Callable[[Indexed, Indexed, Params], float],
+) -> tuple[float, Indexed] | None:
     """The most similar earlier story within ``days``, among those sharing a rare word with ``item``."""
     found = _candidates(item, done, index, params, days, score)
     return found[0] if found else None
 
 
 def _candidates(
-    item: _Indexed,
+    item: Indexed,
     done: _Seen,
     index: dict[str, list[int]],
     params: Params,
     days: float,
-    score: Callable[[_Indexed, _Indexed, Params], float],
-) -> list[tuple[float, _Indexed]]:
+    score: Callable[[Indexed, Indexed, Params], float],
+) -> list[tuple[float, Indexed]]:
     """Earlier stories within ``days`` that share a rare word with ``item``, most similar first."""
     window = timedelta(days=days)
     partial: dict[int, float] = defaultdict(float)
     # Postings are in the order stories were added, so the part before the window is skipped whole.
     start = done.first_within(item.story.published, days)
-    for word, weight in (item.names if score is _thread_score else item.vector).items():
+    for word, weight in (item.names if score is thread_score else item.vector).items():
         postings = index.get(word)
         if not postings:
             continue
@@ -293,44 +262,3 @@ def _candidates(
             found.append((score(item, other, params), other))
     found.sort(key=lambda f: -f[0])
     return found
-
-
-def _event_score(item: _Indexed, other: _Indexed, params: Params) -> float:
-    shared_numbers = len(item.features.numbers & other.features.numbers)
-    # Two reports of one event that both give figures nearly always share one (the fine, the count).
-    conflict = params.number_conflict if item.features.numbers and other.features.numbers and not shared_numbers else 0
-    # Without a shared specific name or figure, only near-identical wording makes one event.
-    anchored = shared_numbers or not item.anchors.isdisjoint(other.anchors)
-    return (
-        -conflict
-        - (0 if anchored else params.unanchored_penalty)
-        + cosine(item.vector, other.vector)
-        + params.name_bonus * _overlap(item.names, other.names)
-        + params.number_bonus * min(shared_numbers, 2)
-    )
-
-
-def _thread_score(item: _Indexed, other: _Indexed, params: Params) -> float:
-    return params.thread_names * _overlap(item.names, other.names) + (1 - params.thread_names) * cosine(
-        item.vector, other.vector
-    )
-
-
-def _overlap(a: dict[str, float], b: dict[str, float]) -> float:
-    """The weight of the names two stories share, against the smaller story's names (0..1)."""
-    if not a or not b:
-        return 0.0
-    shared = sum(a[w] ** 2 + b[w] ** 2 for w in a.keys() & b.keys()) / 2
-    return min(1.0, shared / min(sum(v * v for v in a.values()), sum(v * v for v in b.values())))
-
-
-def _reason(kind: str, other: _Indexed, item: _Indexed, score: float) -> dict[str, object]:
-    a, b = item.features, other.features
-    return {
-        "kind": kind,
-        "with": other.story.key,
-        "score": round(score, 3),
-        "names": sorted(item.anchors & other.anchors),
-        "numbers": sorted(a.numbers & b.numbers),
-        "phrases": sorted(a.phrases & b.phrases)[:5],
-    }

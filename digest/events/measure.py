@@ -15,7 +15,7 @@ from itertools import combinations
 from pathlib import Path
 
 from digest.events.features import cosine, idf_weights, weighted
-from digest.events.grouping import Story
+from digest.events.scoring import Story
 
 
 @dataclass(frozen=True, slots=True)

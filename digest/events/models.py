@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from digest.db.base import Base, UTCDateTime, utcnow
 
-DECISION_KINDS = ("merge", "split")
+DECISION_KINDS = ("merge", "split", "headline")
 LEVELS = ("event", "thread")
 
 

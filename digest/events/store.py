@@ -11,8 +11,9 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from digest.events.decisions import Decision, Membership
-from digest.events.grouping import Assignment, Known, Story
+from digest.events.grouping import Assignment, Known
 from digest.events.models import EventDecision, StoryEvent
+from digest.events.scoring import Story
 from digest.feeds.models import Story as StoredStory
 
 _CHUNK = 500
@@ -125,3 +126,54 @@ def memberships(session: Session, story_ids: Sequence[int]) -> dict[int, Members
         query = select(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK]))
         found |= {row.story_id: Membership(row.event_key, row.thread_key) for row in session.scalars(query)}
     return found
+
+
+def memberships_around(session: Session, story_ids: Iterable[int]) -> dict[int, Membership]:
+    """How grouping left these stories, the stories editors' decisions name, and every story sharing
+    an event or a thread with any of them: all that applying the decisions to them needs."""
+    named = select(EventDecision.story_id).union(
+        select(EventDecision.other_story_id).where(EventDecision.other_story_id.is_not(None))
+    )
+    ids = sorted(set(story_ids) | {int(i) for i in session.scalars(named)})
+    keys: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        query = select(StoryEvent.event_key, StoryEvent.thread_key).where(
+            StoryEvent.story_id.in_(ids[start : start + _CHUNK])
+        )
+        for event, thread in session.execute(query):
+            keys.update((event, thread))
+    found: dict[int, Membership] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), _CHUNK):
+        part = ordered[start : start + _CHUNK]
+        rows = select(StoryEvent.story_id, StoryEvent.event_key, StoryEvent.thread_key).where(
+            StoryEvent.event_key.in_(part) | StoryEvent.thread_key.in_(part)
+        )
+        found.update((sid, Membership(event, thread)) for sid, event, thread in session.execute(rows))
+    return found
+
+
+def headlines(session: Session) -> dict[int, int]:
+    """Stories editors chose as their event's headline, with the order they were chosen (later: higher)."""
+    query = select(EventDecision.story_id).where(EventDecision.kind == "headline").order_by(EventDecision.id)
+    return {sid: rank for rank, sid in enumerate(session.scalars(query), start=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class StoryHead:
+    id: int
+    title: str
+    link: str | None
+    published: datetime
+
+
+def heads(session: Session, story_ids: Iterable[int]) -> list[StoryHead]:
+    """Headline, link and publication time of these stories, oldest first."""
+    ids = sorted(set(story_ids))
+    found: list[StoryHead] = []
+    for start in range(0, len(ids), _CHUNK):
+        query = select(StoredStory.id, StoredStory.title, StoredStory.link, StoredStory.published_at).where(
+            StoredStory.id.in_(ids[start : start + _CHUNK])
+        )
+        found.extend(StoryHead(*row) for row in session.execute(query))
+    return sorted(found, key=lambda h: (h.published, h.id))

@@ -12,13 +12,15 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
+from digest.feeds import light_store
+from digest.feeds.light_store import CARRIED
 from digest.feeds.models import Story, StoryTopic
 
-CARRIED = ("rule", "pinned")
+__all__ = ["CARRIED"]
 _CHUNK = 500
 
 
@@ -161,5 +163,13 @@ def iter_story_texts(session: Session, batch: int = 1000, *, with_content: bool 
 
 
 def count_by_topic(session: Session) -> dict[str, int]:
-    query = select(StoryTopic.topic, func.count()).where(StoryTopic.origin.in_(CARRIED)).group_by(StoryTopic.topic)
-    return {topic: int(n) for topic, n in session.execute(query)}
+    return light_store.count_by_topic(session.connection())
+
+
+def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
+    """Every editor's decision: story id -> {topic: True (pinned on) | False (pinned off)}."""
+    query = select(StoryTopic.story_id, StoryTopic.topic, StoryTopic.origin).where(StoryTopic.origin != "rule")
+    result: dict[int, dict[str, bool]] = {}
+    for story_id, topic, origin in session.execute(query):
+        result.setdefault(story_id, {})[topic] = origin == "pinned"
+    return result

@@ -8,8 +8,9 @@ Single-row updates skip the ORM's synchronisation of loaded objects (none are lo
 transactions): on the sending path that halves their cost.
 
 A claimed row is handed over one by one: ``hand_over`` stamps ``sent_at`` on a row that is still
-"sending" just before its message goes to the mail server, and an unsubscribe cancels every row not
-stamped yet (``cancel_unsent``). Both are single-row writes the database orders, so each row is either
+"sending" just before its message goes to the mail server (in the transaction that records the
+connection's previous message as sent), and an unsubscribe cancels every row not stamped yet
+(``cancel_unsent``). Both are single-row writes the database orders, so each row is either
 cancelled or handed over, never both; a stamped row is in flight until its outcome is recorded.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -95,23 +96,18 @@ def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def hand_over(session: Session, delivery_id: int, worker: str, now: datetime) -> bool:
-    """Mark a claimed row as going to the mail server now; False when it was cancelled (or taken back)."""
-    if session.get_bind().dialect.name == "postgresql":
+def hand_over(
+    bind: Session | Connection, delivery_id: int, worker: str, now: datetime, *, durable: bool = False
+) -> bool:
+    """Mark a claimed row as going to the mail server now; False when it was cancelled (or taken back).
+
+    ``durable``: the transaction records more than this stamp (the previous message as sent), and
+    must wait for the disk like any other."""
+    if not durable and _dialect(bind) == "postgresql":
         # Seen by every other transaction at once, without waiting for the disk: lost only if the
         # server itself crashes, and then the row is simply in flight again, as after any crash.
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == "sending",
-            Delivery.claimed_by == worker,
-            Delivery.sent_at.is_(None),
-        )
-        .values(sent_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+        bind.execute(text("SET LOCAL synchronous_commit = off"))
+    result = bind.execute(HAND_OVER, {"delivery_id": delivery_id, "worker": worker, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -147,20 +143,8 @@ def claim(
     return claimed
 
 
-def mark_sent(session: Session, delivery_id: int, message_id: str, now: datetime) -> None:
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            state="sent",
-            sent_at=now,
-            message_id=message_id,
-            attempts=Delivery.attempts + 1,
-            updated_at=now,
-            last_error=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
+def mark_sent(bind: Session | Connection, delivery_id: int, message_id: str, now: datetime) -> None:
+    bind.execute(SENT, {"delivery_id": delivery_id, "message_id": message_id, "now": now})
 
 
 def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, when: datetime) -> None:
@@ -263,11 +247,42 @@ def mark_empty(session: Session, delivery_id: int, now: datetime) -> None:
     )
 
 
-def release(session: Session, delivery_id: int, now: datetime) -> None:
+def release(bind: Session | Connection, delivery_id: int, now: datetime) -> None:
     """Give a claimed row back unsent (the sender is shutting down): the next run takes it."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state == "sending")
-        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=now)
-        .execution_options(synchronize_session=False)
+    bind.execute(RELEASE, {"delivery_id": delivery_id, "now": now})
+
+
+def _dialect(bind: Session | Connection) -> str:
+    return bind.dialect.name if isinstance(bind, Connection) else bind.get_bind().dialect.name
+
+
+# The statements of the sending path, on the table rather than the ORM entity and built once: a
+# sender runs them once or twice per message, and so they skip the ORM's per-statement work.
+_TABLE = cast(Table, Delivery.__table__)
+HAND_OVER = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("delivery_id"),
+        _TABLE.c.state == "sending",
+        _TABLE.c.claimed_by == bindparam("worker"),
+        _TABLE.c.sent_at.is_(None),
     )
+    .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
+)
+SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("delivery_id"))
+    .values(
+        state="sent",
+        sent_at=bindparam("now"),
+        message_id=bindparam("message_id"),
+        attempts=_TABLE.c.attempts + 1,
+        updated_at=bindparam("now"),
+        last_error=None,
+    )
+)
+RELEASE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("delivery_id"), _TABLE.c.state == "sending")
+    .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
+)

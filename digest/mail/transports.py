@@ -1,7 +1,8 @@
 """Delivering messages: a file outbox (the default) or a real SMTP server, chosen by URL.
 
 - ``file:///path/to/outbox`` (or ``file://relative/path``): each message becomes one ``.eml`` file,
-  written to a temporary name and renamed, so a reader of the folder never sees half a message.
+  written to a temporary name and renamed, so a reader of the folder never sees half a message; the
+  envelope sender is written first as ``Return-Path:``, so what was sent can be checked.
 - ``smtp://user:password@host:port`` uses STARTTLS when the server offers it;
   ``smtps://`` connects with TLS from the start. One connection is reused for many messages.
 
@@ -46,9 +47,12 @@ class FileOutbox:
         folder.mkdir(parents=True, exist_ok=True)
 
     def send(self, message: EmailMessage) -> None:
-        self.send_raw(str(message["From"]), str(message["To"]), message.as_bytes())
+        (_name, sender), (_to, recipient) = getaddresses([str(message["From"]), str(message["To"])])
+        self.send_raw(sender, recipient, message.as_bytes())
 
     def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
+        """Write the message as an MTA's local delivery would: the envelope sender as ``Return-Path``."""
+        data = b"Return-Path: <" + sender.encode("utf-8", "replace") + b">\n" + data
         name = f"{uuid.uuid4().hex}.eml"
         fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".part")
         try:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from digest.subscribers.privacy import InvalidEmail, normalise_email
+from digest.subscribers.addresses import InvalidEmail, normalise_email
 from digest.subscribers.signup import InvalidChoice, check_choice
 
 OURS = ("email", "topics", "frequency", "confirmed")

@@ -169,17 +169,28 @@ def accept_policy(
     )
 
 
-def unsubscribe(session: Session, subscriber: Subscriber, method: str, now: datetime, *, note: str = "") -> bool:
-    """Stop all mail to this address at once; False when it was already unsubscribed."""
+def unsubscribe(
+    session: Session,
+    subscriber: Subscriber,
+    method: str,
+    now: datetime,
+    *,
+    reason: str = "unsubscribed",
+    detail: str = "",
+) -> bool:
+    """Stop all mail to this address at once; False when it was already unsubscribed.
+
+    ``reason`` is kept with the suppression (unsubscribed, bounced, complained); ``detail`` in the
+    consent record (what bounced, and why)."""
     if subscriber.status == "unsubscribed":
         return False
     # Digests first: a sender records its outcomes in the same order (delivery, then subscriber).
     outbox.cancel_unsent(session, subscriber.id, now)
     subscriber.status = "unsubscribed"
     subscriber.unsubscribed_at = now
-    store.suppress(session, address_hash(session, subscriber.email), "unsubscribed", now)
+    store.suppress(session, address_hash(session, subscriber.email), reason, now)
     store.record_consent(
-        session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version, detail=note
+        session, subscriber, "unsubscribed", method, now, policy_version=subscriber.policy_version, detail=detail
     )
     return True
 

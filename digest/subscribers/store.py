@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,6 +29,10 @@ def installation_secret(session: Session, name: str) -> str:
 
 def by_email(session: Session, email: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.email == email))
+
+
+def by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    return session.get(Subscriber, subscriber_id)
 
 
 def by_link_key(session: Session, link_key: str) -> Subscriber | None:
@@ -163,6 +167,11 @@ def record_delivery_result(session: Session, subscriber_id: int, *, permanent_fa
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is not None:
         subscriber.failed_deliveries = subscriber.failed_deliveries + 1 if permanent_failure else 0
+
+
+def clear_failed_deliveries(bind: Session | Connection, subscriber_id: int) -> None:
+    """A delivered digest resets the count of permanent failures (the sending path's cheap form)."""
+    bind.execute(update(Subscriber).where(Subscriber.id == subscriber_id).values(failed_deliveries=0))
 
 
 def search(session: Session, text: str, limit: int = 20) -> list[Subscriber]:

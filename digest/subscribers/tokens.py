@@ -37,7 +37,10 @@ class LinkSigner:
             raise ValueError(f"unknown link purpose {purpose!r}")
         return self._serializers[purpose]
 
-        self._signers = {p: s.make_signer(s.salt) for p, s in self._serializers.items()}
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every listed key, the current one last (other signatures derive their own keys from them)."""
+        return tuple(self._keys)
 
     def make(self, purpose: str, link_key: str) -> str:
         return str(self._serializer(purpose).dumps(link_key))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 
 from digest.tagging.phrases import WORDS, Phrase
@@ -60,7 +61,14 @@ class PhraseIndex:
                 self.stems_by_key.setdefault(phrase.key, []).append((phrase.stem, phrase.id))
             elif phrase.pairs:
                 pair = min(sorted(phrase.pairs), key=frequency.__getitem__)
-                self.by_pair.setdefault(pair, {})[phrase.id] = phrase
+                # Its pairs already say the text has their first words and the starts of the next
+                # ones: only the conditions they leave out are checked again.
+                lean = replace(
+                    phrase,
+                    required=phrase.required - {first for first, _ in phrase.pairs},
+                    prefixes=phrase.prefixes - {start for _, start in phrase.pairs},
+                )
+                self.by_pair.setdefault(pair, {})[phrase.id] = lean
             elif phrase.required or phrase.prefixes:
                 conditions = sorted(phrase.required) + sorted(f"{start}*" for start in phrase.prefixes)
                 rarest = min(conditions, key=lambda c: (len(c.rstrip("*")) < 3, frequency[c]))
@@ -96,19 +104,29 @@ class PhraseIndex:
         by_pair = self.by_pair
         for pair in pairs & by_pair.keys():
             candidates.update(by_pair[pair])
+        # Whether a match may need tidying: asked once of the whole text, at its first match of a
+        # longer phrase, rather than of every match.
+        tidy: bool | None = None
         if candidates:
-            words = set(tokens)
+            words: set[str] | None = None
             starts: set[str] | None = None
             for phrase in candidates.values():
-                if not phrase.pairs <= pairs or not phrase.required <= words:
+                if not phrase.pairs <= pairs:
                     continue
+                if phrase.required:
+                    if words is None:
+                        words = set(tokens)
+                    if not phrase.required <= words:
+                        continue
                 if phrase.prefixes:
                     if starts is None:
-                        starts = {word[:3] for word in words}
+                        starts = {word[:3] for word in tokens}
                     if not phrase.prefixes <= starts:
                         continue
                 if match := phrase.pattern.search(text):
-                    found[phrase.id] = _tidy(match.group(0))
+                    if tidy is None:
+                        tidy = _UNTIDY.search(text) is None
+                    found[phrase.id] = match.group(0) if tidy else _tidy(match.group(0))
         if self.raw:
             plain = text.isascii() or not any(odd in text for odd in _ODD_CASES)
             for phrase in self.raw:

@@ -17,9 +17,13 @@ from digest.config import Settings
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
 from digest.web import (
+    archive,
+    bounce_hooks,
     editor_accounts,
     editor_auth,
+    editor_bounces,
     editor_editions,
+    editor_events,
     editor_feeds,
     editor_pages,
     editor_preview,
@@ -55,14 +59,18 @@ def create_app(settings: Settings, engine: Engine, ruleset: Ruleset) -> FastAPI:
     app.include_router(subscribe.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
+    app.include_router(archive.router)
     app.include_router(editor_auth.router)
     app.include_router(editor_pages.router)
     app.include_router(editor_feeds.router)
     app.include_router(editor_stories.router)
+    app.include_router(editor_events.router)
     app.include_router(editor_subscribers.router)
     app.include_router(editor_accounts.router)
     app.include_router(editor_preview.router)
     app.include_router(editor_editions.router)
+    app.include_router(bounce_hooks.router)
+    app.include_router(editor_bounces.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -1,7 +1,8 @@
 """The console's edition desk: the editions and their state; one edition's stories per topic, with
 exclude, include and lead buttons, the notes, approve and hold, its readers per topic group (each
-with a preview), its deliveries and failures, and the audit list; and the deliveries view, per
-edition and per subscriber (found by search, never listed in bulk).
+with a preview), its deliveries, failures, bounces and complaints, and the audit list; and the
+deliveries view, per edition and per subscriber (found by search, never listed in bulk), with the
+sending health panel: bounce and complaint rates of the last editions against providers' thresholds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from digest.bounces import store as bounce_store
+from digest.bounces.health import BOUNCE_THRESHOLD, COMPLAINT_THRESHOLD, edition_counts, sending_health
 from digest.db.engine import session_scope
 from digest.digests import edition_store, review
 from digest.digests.edition_view import edition_view, list_view
@@ -53,7 +56,8 @@ def edition(request: Request, name: str) -> Response:
         except BadEditionName:
             return back(request, editor, "/editor/editions", error(f"no such edition: {name[:40]}", "editions"))
         view = edition_view(session, web.settings, web.ruleset, key, datetime.now(UTC))
-        return render_console(request, editor, "edition", view=view, topics=web.ruleset.topics)
+        came_back = edition_counts(session, [key])[key]
+        return render_console(request, editor, "edition", view=view, topics=web.ruleset.topics, came_back=came_back)
 
 
 @router.post("/editions/{name}/{action}", response_model=None)
@@ -123,7 +127,17 @@ def deliveries(request: Request) -> HTMLResponse:
         # Only a search of 3 characters or more shows addresses, at most 20: never a bulk list.
         found = subscribers.search(session, query) if len(query) >= 3 else []
         return render_console(
-            request, editor, "deliveries", rows=rows, failures=failures, query=query, found=found, person=None
+            request,
+            editor,
+            "deliveries",
+            rows=rows,
+            failures=failures,
+            query=query,
+            found=found,
+            person=None,
+            came_back=edition_counts(session, [row["key"] for row in rows]),
+            health=sending_health(session),
+            thresholds={"bounces": BOUNCE_THRESHOLD, "complaints": COMPLAINT_THRESHOLD},
         )
 
 
@@ -137,4 +151,5 @@ def subscriber_history(request: Request, subscriber_id: int) -> HTMLResponse:
         rows = [(d, [int(i) for i in json.loads(d.story_ids)]) for d in history]
         stories = load_by_ids(session, {i for _d, ids in rows for i in ids})
         titles = {i: c.title for i, c in stories.items()}
-        return render_console(request, editor, "history", person=person, rows=rows, titles=titles)
+        came_back = bounce_store.events_of(session, subscriber_id) if person else []
+        return render_console(request, editor, "history", person=person, rows=rows, titles=titles, came_back=came_back)

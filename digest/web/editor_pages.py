@@ -1,6 +1,6 @@
 """The console's home and its topics page (stories and readers per topic, the tagger on pasted text).
 
-Each other area has its own module: editor_feeds, editor_stories, editor_subscribers,
+Each other area has its own module: editor_feeds, editor_stories, editor_events, editor_subscribers,
 editor_accounts and editor_preview; editor_forms holds what their forms share.
 """
 

@@ -1,10 +1,12 @@
 """The console's stories: search by words in title and summary, filter by topic (or none), feed and
 date range, a page at a time; each story's topics with the phrases behind them, and a choice per
-topic: pinned on, pinned off, or by the rules. Editors' choices survive every retag.
+topic: pinned on, pinned off, or by the rules. Editors' choices survive every retag, and a panel
+proposes rule changes learned from them (digest.feeds.proposals), applied with one button.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -12,10 +14,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from digest.db.engine import session_scope
+from digest.failures import OperatorError
 from digest.feeds import store, story_store, topic_store
 from digest.feeds.models import Story
+from digest.feeds.proposals import apply_stored_proposal, find_proposals, pick_proposal
 from digest.feeds.retag import edit_topics
 from digest.feeds.story_store import NO_TOPIC, StoryQuery
 from digest.web.common import state
@@ -24,6 +29,7 @@ from digest.web.editor_forms import back, error, success
 
 router = APIRouter(prefix="/editor")
 PER_PAGE = 20
+PROPOSALS_SHOWN = 5
 CHOICES = {"pinned": "pinned on", "removed": "pinned off", "rules": "by the rules"}
 
 
@@ -66,6 +72,7 @@ def _filters(request: Request, slugs: list[str], feed_ids: set[int]) -> tuple[di
 @router.get("/stories", response_class=HTMLResponse)
 def stories(request: Request) -> HTMLResponse:
     web = state(request)
+    learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
         feeds = [feed for feed, _n in store.list_feeds(session)]
@@ -107,6 +114,7 @@ def stories(request: Request) -> HTMLResponse:
             typed=typed,
             no_topic=NO_TOPIC,
             choices=CHOICES,
+            learned=learned,
             back_to=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         )
 
@@ -137,3 +145,24 @@ async def story_topics(request: Request, story_id: int) -> Response:
         carried = sorted(topic_store.topics_of(session, [story_id]).get(story_id, {}))
         text = f"topics saved; it now carries {', '.join(carried) if carried else 'no topic'}."
         return back(request, editor, target, success(text, about))
+
+
+@router.post("/stories/proposals/{key}", response_model=None)
+async def apply_proposal(request: Request, key: str) -> Response:
+    web = state(request)
+    with session_scope(web.engine) as session:
+        editor, _form = await checked_form(request, session)
+    try:
+        proposal = await run_in_threadpool(pick_proposal, web.engine, web.ruleset, key)
+        # Re-tagging every story takes a while: off the event loop.
+        applied = await run_in_threadpool(
+            apply_stored_proposal, web.engine, web.ruleset, proposal, datetime.now(UTC).date()
+        )
+    except OperatorError as exc:
+        return back(request, editor, "/editor/stories", error(str(exc), "applying a proposal"))
+    # Every page from now on tags with the rules as written.
+    request.app.state.web = replace(web, ruleset=applied.ruleset)
+    report = applied.report
+    changed = f"; {report.changed} of {report.stories} stories changed" if report else ""
+    text = f"applied to {web.ruleset.source}: {proposal.describe()}{changed}."
+    return back(request, editor, "/editor/stories", success(text, f"proposal {proposal.key}"))

@@ -156,7 +156,8 @@ def export(request: Request, subscriber_id: int) -> Response:
         subscriber = _person(session, subscriber_id)
         if subscriber is None:
             return back(request, editor, "/editor/subscribers", error("no such subscriber (erased?)", "a subscriber"))
-        data = json.dumps(export_subscriber(session, subscriber), indent=2, ensure_ascii=False)
+        exported = export_subscriber(session, subscriber)
+        data = json.dumps(exported, indent=2, ensure_ascii=False)
     return Response(
         data,
         media_type="application/json",

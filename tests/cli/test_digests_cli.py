@@ -24,13 +24,14 @@ def test_send_and_preview(database_url: str, feed_server: FeedServer, tmp_path: 
 
     preview = run(database_url, "preview", "deep@example.org", "--text", env=env)
     assert preview.exit_code == 0
-    assert "Subject: 2 new stories on Deepfakes" in preview.output
+    assert "Subject: Court jails fraudster who cloned a company… + 1 more on Deepfakes\n" in preview.output
     assert "Court jails fraudster who cloned a company director's voice" in preview.output
     html_file = tmp_path / "preview.html"
     written = run(database_url, "preview", "deep@example.org", "--out", str(html_file), env=env)
     assert written.exit_code == 0 and f"to {html_file}" in written.output
     page = html_file.read_text()
-    assert "<h3 style=" in page and "cloned a company director" in page and "https://news.example/unsubscribe/" in page
+    assert '<h2 class="lead-title" style="' in page and "cloned a company director" in page
+    assert "https://news.example/unsubscribe/" in page
     assert "no subscriber has the address" in run(database_url, "preview", "who@example.org", env=env).output
 
     dry = run(database_url, "send", "--dry-run", env=env)

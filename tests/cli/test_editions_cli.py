@@ -100,11 +100,12 @@ def test_the_desk_from_the_command_line(
 
     group = run(database_url, "preview", "--topics", "deepfakes", "--text", env=env)
     assert group.exit_code == 0 and "What readers of Deepfakes get in the daily edition of" in group.output
-    assert "== Lead story ==" in group.output and "Good morning." in group.output
+    assert "Lead story · Deepfakes" in group.output and "Good morning." in group.output
     assert "Deepfakes everywhere this week." in group.output and "cloned his boss" not in group.output
     reader = run(database_url, "preview", "deep@example.org", "--text", env=env)
     assert "This reader has not received the daily edition of" in reader.output
-    assert "cloned his boss" not in reader.output and "DEEPFAKE ROBOCALL" in reader.output
+    assert "cloned his boss" not in reader.output
+    assert "Deepfake robocall of the mayor investigated\n=====" in reader.output
     wrong = run(database_url, "preview", "--topics", "cats", env=env)
     assert wrong.exit_code == 2 and wrong.output.startswith("error: unknown topic 'cats'")
     assert (

@@ -31,12 +31,17 @@ def rss(*items: tuple[str, str, str]) -> bytes:
 
 
 def ingest(
-    engine: Engine, ruleset: Ruleset, document: bytes, now: datetime, feed_url: str = "https://wire.example/rss"
+    engine: Engine,
+    ruleset: Ruleset,
+    document: bytes,
+    now: datetime,
+    feed_url: str = "https://wire.example/rss",
+    title: str = "Wire",
 ) -> None:
     parsed = parse_feed(document, feed_url, now=now)
     with session_scope(engine) as s:
         existing = {f.url: f.id for f, _n in store.list_feeds(s)}
-        feed_id = existing.get(feed_url) or store.add_feed(s, feed_url, "Wire", now).id
+        feed_id = existing.get(feed_url) or store.add_feed(s, feed_url, title, now).id
         counts = store.save_entries(s, feed_id, parsed.entries, now)
         stories = {i: (e.title, e.summary_text, e.content_html) for i, e in counts.changed.items()}
         tag_and_save(s, ruleset, stories, now, new=counts.created)

@@ -109,14 +109,17 @@ def test_with_approve_nothing_goes_out_until_an_editor_approves(
     for part in (text_of(deep), html_of(deep)):
         assert "cloned his boss" not in part  # excluded: goes to nobody
         assert "Monday" in part and "watch the robocalls" in part
-        assert part.index("Lead story") < part.index("robocall") < part.index("blackmail")
-    assert "DEEPFAKE ROBOCALL OF THE MAYOR INVESTIGATED" in text_of(deep)  # larger, in plain text: capitals
+        body = part.split("<body", 1)[-1]  # the HTML's <title> is the subject, which names the lead
+        assert body.index("Lead story") < body.index("robocall") < body.index("blackmail")
+    # Larger, in plain text: underlined.
+    assert "Deepfake robocall of the mayor investigated\n" + "=" * 43 + "\n" in text_of(deep).replace("\r\n", "\n")
     assert '<a href="https://court.example/r"' in html_of(deep) and "<strong" in html_of(deep)
     assert "the ruling (https://court.example/r)" in text_of(deep) and "**" not in text_of(deep)
     # The kids reader's digest has no lead (it does not contain the story) and no deepfakes note.
     for part in (text_of(kids), html_of(kids)):
         assert "Monday" in part and "Lead story" not in part and "watch the robocalls" not in part
-    assert deep["Subject"] == "2 new stories on Deepfakes"  # the lead and the blackmail story; not the excluded
+    # The lead, and the blackmail story; not the excluded one.
+    assert deep["Subject"] == "Deepfake robocall of the mayor investigated + 1 more on Deepfakes"
 
     with session_scope(engine) as s:
         edition = edition_store.by_key(s, EDITION)
@@ -213,7 +216,7 @@ def test_an_excluded_story_returns_next_time_only_when_kept(
     plan_edition(engine, settings, ruleset, now + timedelta(days=1))
     assert deliver(engine, settings, ruleset) == 1  # only the deepfakes reader has something (the kept story)
     tomorrow = smtp_server.sink.received[-1].message
-    assert tomorrow["To"] == "deep@example.org" and tomorrow["Subject"] == "1 new story on Deepfakes"
+    assert tomorrow["To"] == "deep@example.org" and tomorrow["Subject"] == "Deepfake robocall of the mayor investigated"
     assert "robocall" in text_of(tomorrow) and "cloned his boss" not in text_of(tomorrow)
 
 

@@ -25,7 +25,7 @@ WEEK = [
 def save(engine: Engine, stories: list[Labelled]) -> dict[str, int]:
     """Stores the labelled stories as entries of one feed per outlet; returns label id -> story id."""
     with session_scope(engine) as s:
-        feeds: dict[str, int] = {}
+        feeds = {f.url.split("//")[1].split(".")[0]: f.id for f, _n in feed_store.list_feeds(s)}
         for d in stories:
             if d.source not in feeds:
                 feeds[d.source] = feed_store.add_feed(s, f"https://{d.source}.example/feed", None, NOW).id

@@ -83,7 +83,8 @@ def test_an_editor_works_an_edition_and_reads_its_deliveries(
     # The topic group preview applies the exclusion and the note, and says what it shows.
     preview = editor_client.get("/editor/preview", params={"topics": "deepfakes", "frequency": "daily"})
     assert "What readers of Deepfakes get in the daily edition of" in preview.text
-    assert "1 new story on Deepfakes" in preview.text and "cloned his boss" not in preview.text
+    assert "<td>Deepfake robocall of the mayor investigated</td>" in preview.text
+    assert "cloned his boss" not in preview.text
     assert "Hello readers" in preview.text  # the note, in the text part
 
     plan_edition(engine, web_settings, ruleset, now)

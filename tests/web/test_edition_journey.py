@@ -111,9 +111,9 @@ def test_an_editor_prepares_and_approves_an_edition(
         page.get_by_role("link", name="Preview as Deepfakes").click()
         expect(page.locator("#preview-about")).to_contain_text("What readers of Deepfakes get in the daily edition")
         frame = page.frame_locator("iframe.mail")
-        expect(frame.get_by_text("Lead story")).to_be_visible()
+        expect(frame.get_by_text("Lead story · Deepfakes")).to_be_visible()
         expect(frame.get_by_role("link", name=LEAD)).to_be_visible()
-        expect(frame.get_by_text("Good morning.")).to_be_visible()
+        expect(frame.get_by_text("Good morning.", exact=True)).to_be_visible()  # the note (also the preheader)
         expect(frame.get_by_role("link", name=EXCLUDED)).to_have_count(0)
         snap(page, "3-preview-deepfakes")
         page.goto(live_server + f"/editor/editions/{key.partition(':')[2]}")
@@ -122,7 +122,7 @@ def test_an_editor_prepares_and_approves_an_edition(
         expect(
             frame.get_by_role("link", name="Regulator fines video app over children's data used for ad targeting")
         ).to_be_visible()
-        expect(frame.get_by_text("Good morning.")).to_be_visible()
+        expect(frame.get_by_text("Good morning.", exact=True)).to_be_visible()  # the note (also the preheader)
         expect(frame.get_by_text("Lead story")).to_have_count(0)
         snap(page, "4-preview-child-protection")
 
@@ -145,7 +145,8 @@ def test_an_editor_prepares_and_approves_an_edition(
     deep, kids = mails["deep@example.org"], mails["kids@example.org"]
     for part in (text_of(deep), html_of(deep)):
         assert "Good morning." in part and "Lead story" in part and "cloned a company director" not in part
-        assert part.lower().index("lead story") < part.lower().index("criminalising")
+        body = part.lower().split("<body", 1)[-1].split("</div>", 1)[-1]  # after the title and preheader
+        assert body.index("lead story") < body.index("criminalising")
     for part in (text_of(kids), html_of(kids)):
         assert "Good morning." in part and "Regulator fines video app" in part
     assert "explicit deepfakes (https://law.example/bill)" in text_of(deep)

@@ -87,7 +87,7 @@ def unsubscribe(request: Request, email: Address, caller: Admin) -> SubscriberCh
     web = state(request)
     with session_scope(web.engine) as session:
         subscriber = _find(session, email)
-        signup.unsubscribe(session, subscriber, "api", datetime.now(UTC), note=_by_token(caller))
+        signup.unsubscribe(session, subscriber, "api", datetime.now(UTC), detail=_by_token(caller))
         change = SubscriberChange(email=subscriber.email, status=subscriber.status)
     signup.wait_for_mail_in_flight(web.engine, subscriber.id, 2 * web.settings.delivery.smtp_timeout_seconds)
     return change
