@@ -171,6 +171,36 @@ class LoggingSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class ApiSettings(_Section):
+    # Origins (scheme://host[:port]) whose pages may call /api from a browser; empty: CORS stays off.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Requests one token may make per minute (in each web process); more get 429 with Retry-After.
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=100_000)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: origins separated by commas
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path):
+                raise ValueError(f"'{origin}' is not an origin: use scheme://host[:port], like https://example.org")
+        return value
+
+
+class MetricsSettings(_Section):
+    # Off: /metrics answers 404. On: Prometheus text format, read from the database at each scrape.
+    enabled: bool = False
+    # Set: scrapers must send "Authorization: Bearer <token>".
+    token: str | None = None
+
+
 SQLITE_OR_POSTGRES = "use sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/dbname"
 MAIL_URLS = "use file:///path/to/outbox, smtp://host:port or smtps://host:port"
 
@@ -193,6 +223,8 @@ class Settings(_Section):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     bounces: BounceSettings = Field(default_factory=BounceSettings)
 

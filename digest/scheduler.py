@@ -8,7 +8,9 @@
 - bounces: every bounces.fetch_minutes, fetch the bounce mailbox (when bounces.imap_url is set) and
   erase the originals of reports older than bounces.keep_days.
 
-Jobs live in the database's scheduler_jobs table. Missed runs after downtime are coalesced into one.
+Every run is counted in the database (job_runs: runs and seconds by outcome; feed_poll_outcomes), for
+/metrics in the web process. Jobs live in the database's scheduler_jobs table. Missed runs after
+downtime are coalesced into one.
 With several workers on PostgreSQL each job takes an advisory lock, so a job runs in one worker at a
 time, and the work itself is claimed row by row. SIGTERM or Ctrl-C finishes the message in hand,
 gives the rest back to the queue and exits cleanly.
@@ -39,6 +41,7 @@ from digest.digests.build import plan_edition, release_due
 from digest.digests.deliver import deliver_queued
 from digest.digests.review import settle
 from digest.feeds.refresh import poll_feeds
+from digest.monitoring.counting import counted, record_polls
 from digest.subscribers.links import make_signer
 from digest.subscribers.tokens import LinkSigner
 from digest.tagging.rules import Ruleset
@@ -67,6 +70,11 @@ def _current() -> Runtime:
     return _runtime
 
 
+def _engine() -> Engine:
+    return _current().engine
+
+
+@counted("poll", _engine)
 def poll_job() -> None:
     rt = _current()
     with try_lock(rt.engine, "poll") as mine:
@@ -75,6 +83,7 @@ def poll_job() -> None:
             return
         s = rt.settings
         report = poll_feeds(rt.engine, s.feeds, s.user_agent(__version__), rt.ruleset)
+        record_polls(rt.engine, (o.status for o in report.outcomes))
     log.info(
         "poll: %d feeds polled, %d ok, %d not modified, %d failed, %d new stories",
         len(report.outcomes),
@@ -85,6 +94,7 @@ def poll_job() -> None:
     )
 
 
+@counted("send", _engine)
 def send_job() -> None:
     rt = _current()
     with try_lock(rt.engine, "plan") as mine:
@@ -108,6 +118,7 @@ def send_job() -> None:
     _log_sent(done)
 
 
+@counted("retry", _engine)
 def retry_job() -> None:
     rt = _current()
     with try_lock(rt.engine, "plan") as mine:

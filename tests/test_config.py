@@ -123,3 +123,12 @@ def test_logging_keeps_addresses_out_unless_asked(tmp_path: Path) -> None:
     assert asked.logging.addresses is True and asked.logging.format == "json"
     with pytest.raises(ConfigError, match=r"setting 'logging.format': input should be 'text' or 'json'"):
         load_settings({}, write(tmp_path, '[logging]\nformat = "xml"\n'))
+
+
+def test_cors_origins_from_the_environment_and_a_bad_one_named(tmp_path: Path) -> None:
+    missing = write(tmp_path, "")
+    settings = load_settings({"DIGEST_API__CORS_ORIGINS": "https://www.outlet.example, http://localhost:3000"}, missing)
+    assert settings.api.cors_origins == ["https://www.outlet.example", "http://localhost:3000"]
+    assert load_settings({}, missing).api.cors_origins == [] and not load_settings({}, missing).metrics.enabled
+    with pytest.raises(ConfigError, match=r"DIGEST_API__CORS_ORIGINS: setting 'api.cors_origins'.*is not an origin"):
+        load_settings({"DIGEST_API__CORS_ORIGINS": "www.outlet.example/signup"}, missing)

@@ -66,5 +66,11 @@ def test_text_lines_and_tracebacks_are_filtered() -> None:
 def test_json_lines_with_addresses_when_asked() -> None:
     entries = [json.loads(line) for line in log_through(LoggingSettings(addresses=True, format="json")).splitlines()]
     assert entries[0]["level"] == "WARNING" and entries[0]["logger"] == "tests.logs"
-    assert entries[0]["message"] == "could not mail reader@example.org: see /confirm/…"
+    assert entries[0]["event"] == "could not mail reader@example.org: see /confirm/…"
     assert "ValueError: refused: reader@example.org" in entries[1]["exception"]
+
+
+@given(st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), min_size=1))
+def test_api_tokens_are_cut_to_their_prefix(secret: str) -> None:
+    for template in ("GET /api/topics?token={} 200", "Authorization: Bearer {}"):
+        assert redact(template.format(f"dgt_{secret}"), addresses=True) == template.format("dgt_…")

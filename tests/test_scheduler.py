@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from digest.config import FeedSettings, Settings
 from digest.db.engine import session_scope
 from digest.feeds import store
+from digest.monitoring import store as monitoring_store
 from digest.scheduler import Runtime, build_scheduler, poll_job, send_job
 from digest.subscribers.links import make_signer
 from digest.tagging.rules import Ruleset
@@ -62,6 +63,11 @@ def test_jobs_poll_due_feeds_and_send_the_edition(
     assert lines[1].startswith("poll: 0 feeds polled")
     assert lines[2] == "send: 1 queued, 0 with nothing new; sent 1, failed 0, retrying 0, cancelled 0"
     assert [m["To"] for m in messages(tmp_path / "outbox")] == ["deep@example.org"]
+    # Each run is counted in the database, for /metrics in the web process.
+    with session_scope(engine) as s:
+        runs = {(r.job, r.outcome): r.runs for r in monitoring_store.job_stats(s)}
+        assert runs == {("poll", "ok"): 2, ("send", "ok"): 1}
+        assert monitoring_store.poll_counts(s) == {"ok": 1}
 
 
 def test_a_send_missed_during_downtime_runs_once(

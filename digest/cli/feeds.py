@@ -158,6 +158,7 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
 def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
     from digest.feeds.refresh import poll_feeds
+    from digest.monitoring.counting import record_polls
 
     if not app.verbose:
         # Each failure is printed below for people; the same line in the log would say it twice.
@@ -185,6 +186,7 @@ def poll(app: AppContext, all_feeds: bool) -> None:
             on_start=started,
             on_feed=finished,
         )
+    record_polls(engine, (o.status for o in report.outcomes))
     for outcome in report.outcomes:
         if outcome.status in ("error", "gone"):
             app.console.print(f"[red]failed[/red] {outcome.url}: {outcome.message}", highlight=False, soft_wrap=True)

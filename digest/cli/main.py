@@ -29,6 +29,10 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "Events and threads: group JSON lines from stdin, or list, regroup, merge and split stored ones.",
     ),
     "feeds": ("digest.cli.feeds:feeds", "The feeds digest polls."),
+    "health": (
+        "digest.cli.health:health",
+        "Check the database, its schema and the mail setting: one line, exit 0 when ready, 1 when not.",
+    ),
     "poll": ("digest.cli.feeds:poll", "Poll every due feed once and store new stories."),
     "preview": (
         "digest.cli.digests:preview",
@@ -50,6 +54,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
         "digest.cli.tagging:tag",
         'Tag JSON lines from stdin: {"id", "title", "summary", "content"?} -> {"id", "topics", "why"}.',
     ),
+    "tokens": ("digest.cli.tokens:tokens", "Bearer tokens for the JSON API (scopes: read < subscribers < admin)."),
     "tagging": (
         "digest.cli.proposals:tagging",
         "Learning from editors: rule changes proposed from their corrections, and applying one.",

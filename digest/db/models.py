@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def import_all_models() -> None:
+    import digest.api_tokens.models
     import digest.bounces.models
     import digest.db.scheduler_table
     import digest.digests.archive_models
@@ -12,4 +13,5 @@ def import_all_models() -> None:
     import digest.events.models
     import digest.feeds.models
     import digest.mail.models
+    import digest.monitoring.models
     import digest.subscribers.models  # noqa: F401

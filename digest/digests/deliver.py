@@ -147,8 +147,9 @@ def send_claimed(
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
     story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
-    # Bounded: at most about two batches are claimed and not yet sent.
-    work = Work(queue.Queue(maxsize=CLAIM_BATCH), stop)
+    # A few messages ready per connection: the next batch is claimed only when this one is nearly
+    # out, so a sender never holds rows that other senders, idle, could be sending.
+    work = Work(queue.Queue(maxsize=2 * connections), stop)
     limit = RateLimit(per_second)
     books = Bookkeeper(engine, worker, clock)
     return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)

@@ -118,6 +118,16 @@ def decisions(session: Session) -> list[Decision]:
     return [Decision(d.kind, d.level, d.story_id, d.other_story_id) for d in session.scalars(query)]
 
 
+def memberships(session: Session, story_ids: Sequence[int]) -> dict[int, Membership]:
+    """The event and thread of each of these stories that is grouped."""
+    found: dict[int, Membership] = {}
+    ids = list(story_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = select(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK]))
+        found |= {row.story_id: Membership(row.event_key, row.thread_key) for row in session.scalars(query)}
+    return found
+
+
 def memberships_around(session: Session, story_ids: Iterable[int]) -> dict[int, Membership]:
     """How grouping left these stories, the stories editors' decisions name, and every story sharing
     an event or a thread with any of them: all that applying the decisions to them needs."""

@@ -166,6 +166,11 @@ def list_feeds(session: Session) -> list[tuple[Feed, int]]:
     return [(feed, int(n)) for feed, n in rows]
 
 
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Feed.status, func.count()).group_by(Feed.status))
+    return {status: int(n) for status, n in rows}
+
+
 def claim_due_feeds(
     session: Session,
     now: datetime,

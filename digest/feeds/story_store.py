@@ -102,3 +102,31 @@ def stories_first_seen_between(session: Session, since: datetime, until: datetim
 
 def count_stories(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Story)) or 0
+
+
+def stories_page(
+    session: Session,
+    *,
+    limit: int,
+    topic: str | None = None,
+    since: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> list[Story]:
+    """Newest first by (published, id), only those after the keyset ``before`` (the last row of the
+    previous page): a page never repeats or skips a story, however many arrive in between."""
+    query = (
+        select(Story)
+        .options(selectinload(Story.sources).selectinload(StorySource.feed))
+        .order_by(Story.published_at.desc(), Story.id.desc())
+        .limit(limit)
+    )
+    if topic is not None:
+        query = query.where(Story.id.in_(topic_store.story_ids_with_topic(topic)))
+    if since is not None:
+        query = query.where(Story.published_at >= since)
+    if before is not None:
+        published, story_id = before
+        query = query.where(
+            or_(Story.published_at < published, (Story.published_at == published) & (Story.id < story_id))
+        )
+    return list(session.scalars(query))

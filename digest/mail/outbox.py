@@ -181,6 +181,11 @@ def counts(session: Session, edition: str | None = None) -> dict[str, int]:
     return {state: int(n) for state, n in session.execute(query)}
 
 
+def sent_since(session: Session, since: datetime) -> int:
+    query = select(func.count()).select_from(Delivery).where(Delivery.state == "sent", Delivery.sent_at >= since)
+    return session.scalar(query) or 0
+
+
 def waiting(session: Session, now: datetime) -> int:
     query = (
         select(func.count()).select_from(Delivery).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)

@@ -65,8 +65,12 @@ def request_subscription(
     known_topics: Collection[str],
     now: datetime,
     client: Client = Client(),
+    *,
+    method: str = "web",
+    note: str = "",
 ) -> SignupOutcome:
-    """A sign-up from the web form. Raises InvalidEmail / InvalidChoice for input people must fix."""
+    """A sign-up from the web form (or, with ``method`` "api", from the JSON API; ``note`` says more
+    for the consent log). Raises InvalidEmail / InvalidChoice for input people must fix."""
     email = normalise_email(raw_email)
     chosen, frequency = check_choice(topics, frequency, known_topics)
     if _throttled(session, settings, email, client, now):
@@ -88,10 +92,10 @@ def request_subscription(
         session,
         subscriber,
         "requested",
-        "web",
+        method,
         now,
         policy_version=settings.privacy.policy_version,
-        detail=_detail(chosen, frequency),
+        detail=_detail(chosen, frequency) + (f"; {note}" if note else ""),
         **_client_fields(settings, client),
     )
     if recent:

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from digest.config import Settings
 from digest.mail.transports import DeliveryError, Sending
 from digest.subscribers import store
+from digest.subscribers.links import links_for
 from digest.subscribers.models import Subscriber
-from digest.subscribers.signup import Client
+from digest.subscribers.notices import signup_message
+from digest.subscribers.signup import Client, SignupOutcome
 from digest.subscribers.tokens import BadLink, LinkSigner
 from digest.tagging.rules import Ruleset
 from digest.templating import environment
@@ -92,6 +94,15 @@ def client_of(request: Request) -> Client:
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
     )
+
+
+def signup_mail(web: WebState, outcome: SignupOutcome) -> EmailMessage | None:
+    """The mail a sign-up request asks for (a confirmation link or a reminder), made inside its transaction."""
+    if outcome.mail == "none" or outcome.subscriber is None:
+        return None
+    links = links_for(web.settings, web.signer, outcome.subscriber)
+    names = {t.slug: t.name for t in web.ruleset.topics}
+    return signup_message(web.settings, outcome.mail, outcome.subscriber, links, names)
 
 
 def send_quietly(settings: Settings, message: EmailMessage) -> None:

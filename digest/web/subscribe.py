@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 from digest.db.engine import session_scope
 from digest.subscribers import signup
 from digest.subscribers.links import links_for
-from digest.subscribers.notices import signup_message
 from digest.subscribers.privacy import InvalidEmail
-from digest.web.common import client_of, message_page, render, send_quietly, state, subscriber_from
+from digest.web.common import client_of, message_page, render, send_quietly, signup_mail, state, subscriber_from
 
 router = APIRouter()
 
@@ -65,11 +64,7 @@ async def subscribe(request: Request) -> HTMLResponse:
             outcome = signup.request_subscription(
                 session, web.settings, email, topics, frequency, web.ruleset.slugs, now, client_of(request)
             )
-            message = None
-            if outcome.mail != "none" and outcome.subscriber is not None:
-                links = links_for(web.settings, web.signer, outcome.subscriber)
-                names = {t.slug: t.name for t in web.ruleset.topics}
-                message = signup_message(web.settings, outcome.mail, outcome.subscriber, links, names)
+            message = signup_mail(web, outcome)
     except (InvalidEmail, signup.InvalidChoice) as exc:
         return _form(request, 400, str(exc), email=email, chosen=topics, frequency=frequency)
     if message is not None:

@@ -119,9 +119,19 @@ def sending(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[str]]:
                 pipe.close()
 
 
-def later(minutes: float) -> str:
-    """A --now value this many minutes from the real time."""
-    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+def later(minutes: float, shift: timedelta = timedelta(0)) -> str:
+    """A --now value this many minutes from the real time (moved by ``shift``, see one_edition)."""
+    return (datetime.now(UTC) + shift + timedelta(minutes=minutes)).isoformat()
+
+
+def one_edition(span_minutes: float) -> timedelta:
+    """How far to move a test's clock so that the next ``span_minutes`` fall in one edition: editions
+    change at midnight (UTC by default), and a run started just before it would plan the next day's."""
+    now = datetime.now(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if now + timedelta(minutes=span_minutes) < midnight:
+        return timedelta(0)
+    return midnight + timedelta(minutes=1) - now
 
 
 def summary_count(output: str, label: str) -> int:

@@ -23,6 +23,7 @@ from tests.reliability.harness import (
     RecordingSink,
     digest_env,
     newsroom,
+    one_edition,
     record_figures,
     sending,
     smtp_server,
@@ -109,7 +110,9 @@ def test_a_flaky_mail_server_loses_nobody(
             delivery__retry_minutes=1,
             delivery__max_attempts=12,
         )
-        clock, when = datetime.now(UTC), datetime.now(UTC)  # the first run plans the edition
+        # The first run plans the edition; every run's clock stays in it, even shortly before midnight.
+        clock = datetime.now(UTC) + one_edition(60)
+        when: datetime | None = clock
         while when is not None and runs < ROUNDS:
             # Each run starts when every retry waiting in the queue has fallen due (--now).
             clock = max(clock, when) + timedelta(seconds=1)

@@ -18,6 +18,7 @@ from tests.reliability.harness import (
     in_flight,
     later,
     newsroom,
+    one_edition,
     record_figures,
     sending,
     smtp_server,
@@ -45,10 +46,12 @@ def test_kill_9_at_random_moments_loses_nothing(
             delivery__connections=CONNECTIONS,
             delivery__claim_timeout_minutes=CLAIM_TIMEOUT,
         )
+        # Every run's clock within one edition, even when the test starts shortly before midnight.
+        shift = one_edition(KILLS * (CLAIM_TIMEOUT + 1) + 15)
         repeatable: set[str] = set()  # readers whose message may arrive twice: in flight at a kill
         for trial in range(KILLS):
             # Each run is started (by its clock) after the claims of the run killed before it expired.
-            with sending(env, "--now", later(trial * (CLAIM_TIMEOUT + 1))) as sender:
+            with sending(env, "--now", later(trial * (CLAIM_TIMEOUT + 1), shift)) as sender:
                 before = sink.count()
                 if chance.random() < 0.3:
                     time.sleep(chance.uniform(0.0, 2.5))  # anywhere: starting, planning, claiming, sending
@@ -61,7 +64,7 @@ def test_kill_9_at_random_moments_loses_nothing(
             flying = in_flight(engine)
             assert len(flying) <= CONNECTIONS
             repeatable |= flying
-        with sending(env, "--now", later(KILLS * (CLAIM_TIMEOUT + 1))) as last:
+        with sending(env, "--now", later(KILLS * (CLAIM_TIMEOUT + 1), shift)) as last:
             _out, err = last.communicate(timeout=120)
             assert last.returncode == 0, err
     received = sink.received()

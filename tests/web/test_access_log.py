@@ -139,7 +139,7 @@ def test_addresses_are_logged_only_when_asked_and_links_never(
     finally:
         log = server.log()
     entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
-    access = [entry["message"] for entry in entries if entry["logger"] == "uvicorn.access"]
+    access = [entry["event"] for entry in entries if entry["logger"] == "uvicorn.access"]
     assert len(access) == 5
     assert any("/editor/subscribers?q=reader%40example.org" in message for message in access)
     assert all(token not in log for token in tokens.values())

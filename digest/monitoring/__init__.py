@@ -1,0 +1,1 @@
+"""How the service is doing: scheduler job runs, poll outcomes, readiness checks, for health and metrics."""
