@@ -129,4 +129,16 @@ def _qp_piece(text: str) -> bytes:
     if not text:
         return b""
     encoded = binascii.b2a_qp(text.encode("utf-8", "replace"), istext=True)
-    return encoded if encoded.endswith(b"\n") else encoded + b"=\n"
+    if encoded.endswith(b"\n"):
+        return encoded
+    last = encoded[encoded.rfind(b"\n") + 1 :]
+    if len(last) <= 75:
+        return encoded + b"=\n"
+    # b2a_qp may leave a last line of 76 characters, with no room for the soft break: break it
+    # earlier, never inside an "=XX" escape (in encoded text every "=" starts one).
+    cut = 75
+    if last[cut - 1 : cut] == b"=":
+        cut -= 1
+    elif last[cut - 2 : cut - 1] == b"=":
+        cut -= 2
+    return encoded[: len(encoded) - len(last)] + last[:cut] + b"=\n" + last[cut:] + b"=\n"

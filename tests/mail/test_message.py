@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import quopri
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from digest.mail.message import QuotedBody
@@ -16,6 +16,8 @@ links = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, 
 
 
 @given(st.lists(st.tuples(pieces, st.sampled_from([A, B])), max_size=6), pieces, links, links)
+# A piece whose encoding ends in a full 76-character line: its soft break needs a line of its own.
+@example([("0000000000\x1f\x1f" + "\x80" * 16 + "\U00010000" * 3 + "0", A)], "", "0", "0")
 def test_filled_body_decodes_to_the_substituted_text(parts: list[tuple[str, str]], last: str, a: str, b: str) -> None:
     text = "".join(piece + token for piece, token in parts) + last
     body = QuotedBody(text, (A, B)).fill({A: a, B: b})
