@@ -14,8 +14,8 @@ import click
 from digest import __version__
 from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
 from digest.db.engine import read_scope, session_scope
-from digest.db.types import iso
-from digest.feeds.light_store import FeedHealth, list_feed_health
+from digest.feeds.light_store import list_feed_health
+from digest.feeds.views import feed_json
 
 if TYPE_CHECKING:
     from digest.feeds.refresh import FeedOutcome
@@ -131,7 +131,7 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
     with read_scope(app.engine(orm=False)) as connection:
         rows = list_feed_health(connection)
     if as_json:
-        click.echo(json.dumps([_feed_json(feed) for feed in rows], indent=2, ensure_ascii=False))
+        click.echo(json.dumps([feed_json(feed, feed.stories) for feed in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("no feeds yet: add one with 'digest feeds add URL'")
@@ -196,19 +196,6 @@ def poll(app: AppContext, all_feeds: bool) -> None:
         f"{report.count('not-modified')} not modified, {report.count('error') + report.count('gone')} failed; "
         f"{report.new_stories} new stories, {report.updated_stories} updated"
     )
-
-
-def _feed_json(feed: FeedHealth) -> dict[str, object]:
-    return {
-        "url": feed.url,
-        "title": feed.title,
-        "status": feed.status,
-        "error_count": feed.error_count,
-        "last_error": feed.last_error,
-        "last_polled": iso(feed.last_polled_at),
-        "next_poll": iso(feed.next_poll_at) if feed.status not in ("disabled", "paused") else None,
-        "stories": feed.stories,
-    }
 
 
 def _when(when: datetime) -> str:

@@ -10,6 +10,7 @@ import click
 
 from digest.cli.context import AppContext, BadInput, UserError, pass_app
 from digest.db.engine import read_scope, session_scope
+from digest.feeds import views
 from digest.feeds.listing_store import StoryListing, list_story_listings
 
 if TYPE_CHECKING:
@@ -70,7 +71,10 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
         edit_topics(session, ruleset, story, parsed, datetime.now(UTC))
         carried = topic_store.topics_of(session, [story_id]).get(story_id, {})
         manual = topic_store.manual_decisions(session, story_id)
-    shown = ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in _ordered(carried, ruleset.slugs)) or "none"
+    shown = (
+        ", ".join(f"{t} ({manual[t]})" if t in manual else t for t in views.ordered_topics(carried, ruleset.slugs))
+        or "none"
+    )
     click.echo(f"story {story_id} topics: {shown}")
     removed = [t for t, origin in manual.items() if origin == "removed"]
     if removed:
@@ -78,23 +82,10 @@ def stories_tag(app: AppContext, story_id: int, changes: tuple[str, ...]) -> Non
 
 
 def story_json(story: StoryListing, order: tuple[str, ...]) -> dict[str, object]:
-    tags = story.why
-    topics = _ordered(tags, order)
-    return {
-        "id": story.id,
-        "title": story.title,
-        "link": story.link,
-        "published": story.published_at.isoformat(timespec="seconds"),
-        "published_guessed": story.published_guessed,
-        "first_seen": story.first_seen_at.isoformat(timespec="seconds"),
-        "author": story.author,
-        "summary": story.summary_text,
-        "topics": topics,
-        "why": {t: tags[t] for t in topics},
-        "sources": [
-            {"feed_url": s.feed_url, "feed_title": s.feed_title, "guid": s.guid, "link": s.link} for s in story.sources
-        ],
-    }
+    sources = [
+        {"feed_url": s.feed_url, "feed_title": s.feed_title, "guid": s.guid, "link": s.link} for s in story.sources
+    ]
+    return views.story_json(story, story.why, order, sources)
 
 
 def stories_table(rows: list[dict[str, object]]) -> Table:
@@ -113,8 +104,3 @@ def stories_table(rows: list[dict[str, object]]) -> Table:
             ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
         )
     return table
-
-
-def _ordered(tags: dict[str, list[str]], order: tuple[str, ...]) -> list[str]:
-    """Topics in the configured order; topics no longer configured last, alphabetically."""
-    return [t for t in order if t in tags] + sorted(t for t in tags if t not in order)

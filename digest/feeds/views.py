@@ -1,13 +1,58 @@
-"""Stories and feeds as plain JSON-ready dicts: one shape for ``--json`` output and the JSON API."""
+"""Stories and feeds as plain JSON-ready dicts: one shape for ``--json`` output and the JSON API.
+
+The command line reads light rows (Core) and the API reads ORM objects; both have the fields named
+here, so this module imports neither and each caller hands over the sources in its own way.
+"""
 
 from __future__ import annotations
 
-from digest.db.base import iso
-from digest.feeds.models import Feed, Story
+from datetime import datetime
+from typing import Protocol
+
+from digest.db.types import iso
 
 
-def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...]) -> dict[str, object]:
-    """A story with its topics (in the configured order), why each, and every feed that carried it."""
+class StoryFields(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def link(self) -> str | None: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def published_guessed(self) -> bool: ...
+    @property
+    def first_seen_at(self) -> datetime: ...
+    @property
+    def summary_text(self) -> str: ...
+
+
+class FeedFields(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error_count(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_polled_at(self) -> datetime | None: ...
+    @property
+    def next_poll_at(self) -> datetime | None: ...
+
+
+def story_json(
+    story: StoryFields, tags: dict[str, list[str]], order: tuple[str, ...], sources: list[dict[str, str | None]]
+) -> dict[str, object]:
+    """A story with its topics (in the configured order), why each, and every feed that carried it
+    (``sources``: feed_url, feed_title, guid, link)."""
     topics = ordered_topics(tags, order)
     return {
         "id": story.id,
@@ -20,10 +65,7 @@ def story_json(story: Story, tags: dict[str, list[str]], order: tuple[str, ...])
         "summary": story.summary_text,
         "topics": topics,
         "why": {t: tags[t] for t in topics},
-        "sources": [
-            {"feed_url": s.feed.url, "feed_title": s.feed.title, "guid": s.guid, "link": s.link}
-            for s in sorted(story.sources, key=lambda s: s.id)
-        ],
+        "sources": sources,
     }
 
 
@@ -32,7 +74,7 @@ def ordered_topics(tags: dict[str, list[str]], order: tuple[str, ...]) -> list[s
     return [t for t in order if t in tags] + sorted(t for t in tags if t not in order)
 
 
-def feed_json(feed: Feed, stories: int) -> dict[str, object]:
+def feed_json(feed: FeedFields, stories: int) -> dict[str, object]:
     """A feed and its health: status, consecutive errors, the last error, when it is polled next."""
     return {
         "url": feed.url,

@@ -15,6 +15,7 @@ from digest.digests import edition_store
 from digest.events import store as event_store
 from digest.feeds import store as feed_store
 from digest.feeds import story_store, topic_store
+from digest.feeds.models import Story
 from digest.feeds.views import feed_json, story_json
 from digest.mail.models import DELIVERY_STATES
 from digest.web.api.auth import require_read
@@ -74,11 +75,18 @@ def stories(
             event = EventOut(event=group.event, thread=group.thread) if group else None
             rows.append(
                 StoryOut.model_validate(
-                    {**story_json(story, tags.get(story.id, {}), web.ruleset.slugs), "event": event}
+                    {**story_json(story, tags.get(story.id, {}), web.ruleset.slugs, _sources(story)), "event": event}
                 )
             )
     last = found[-1] if len(found) == limit else None
     return StoriesPage(stories=rows, next_cursor=make_cursor(last.published_at, last.id) if last else None)
+
+
+def _sources(story: Story) -> list[dict[str, str | None]]:
+    return [
+        {"feed_url": s.feed.url, "feed_title": s.feed.title, "guid": s.guid, "link": s.link}
+        for s in sorted(story.sources, key=lambda s: s.id)
+    ]
 
 
 def _time(text: str) -> datetime:
