@@ -72,6 +72,10 @@ def _filters(request: Request, slugs: list[str], feed_ids: set[int]) -> tuple[di
 @router.get("/stories", response_class=HTMLResponse)
 def stories(request: Request) -> HTMLResponse:
     web = state(request)
+    # Only for a signed-in editor: working out proposals re-tags the stored stories. It reads in its
+    # own read-only transaction, outside the page's, so no write waits for it.
+    with session_scope(web.engine, read_only=True) as session:
+        require_editor(request, session)
     learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
