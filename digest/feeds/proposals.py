@@ -5,8 +5,9 @@ stored story's headline and summary, every editor's pin) and, when an editor app
 writes the rules file (digest.tagging.rulesfile) and re-tags the stored stories with the new rules.
 
 Working proposals out re-tags every stored story in memory (about half a second per 10,000), so
-the console keeps the last result in a ProposalCache, reused while nothing it depends on changed:
-the rules file's content, the loaded rules, the editors' decisions and the stories' texts.
+the console works them out on a page of their own and keeps the last result in a ProposalCache,
+reused while nothing it depends on changed: the rules file's content, the loaded rules, the
+editors' decisions and the stories' texts.
 """
 
 from __future__ import annotations
@@ -83,22 +84,37 @@ class ProposalCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def proposals(self, engine: Engine, ruleset: Ruleset) -> Proposals:
-        with session_scope(engine, read_only=True) as session:
-            decisions = topic_store.all_manual_decisions(session)
-            if not decisions:
-                return Proposals([], {}, 0)
-            # Read before working out: a change made meanwhile makes the next load work out again.
-            key = (
-                hashlib.sha256(_rules_text(ruleset).encode()).hexdigest(),
-                tuple(sorted((i, tuple(sorted(d.items()))) for i, d in decisions.items())),
-                topic_store.texts_version(session),
-            )
+        """The proposals now: the kept ones while current, else worked out again (and kept)."""
+        _corrections, key = self._current_key(engine, ruleset)
+        if key is None:
+            return Proposals([], {}, 0)
         # One at a time: a second editor loading the page waits for the first result, not re-tags again.
         with self._lock:
             if self._found is None or self._key != key or self._ruleset is not ruleset:
                 self._found = _work_out(engine, ruleset, _WORKED_OUT)
                 self._key, self._ruleset = key, ruleset
             return self._found
+
+    def kept(self, engine: Engine, ruleset: Ruleset) -> tuple[int, Proposals | None]:
+        """How many corrections there are, and the proposals if those kept are still current
+        (None: they would have to be worked out again). Never re-tags anything."""
+        corrections, key = self._current_key(engine, ruleset)
+        with self._lock:
+            current = key is not None and self._key == key and self._ruleset is ruleset
+            return corrections, self._found if current else None
+
+    def _current_key(self, engine: Engine, ruleset: Ruleset) -> tuple[int, tuple[object, ...] | None]:
+        with session_scope(engine, read_only=True) as session:
+            decisions = topic_store.all_manual_decisions(session)
+            if not decisions:
+                return 0, None
+            # Read before working out: a change made meanwhile makes the next load work out again.
+            key = (
+                hashlib.sha256(_rules_text(ruleset).encode()).hexdigest(),
+                tuple(sorted((i, tuple(sorted(d.items()))) for i, d in decisions.items())),
+                topic_store.texts_version(session),
+            )
+        return sum(len(d) for d in decisions.values()), key
 
 
 def find_proposals(

@@ -44,4 +44,5 @@ class Delivery(Base):
         Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_deliveries_subscriber_id_window_end", "subscriber_id", "window_end"),
         Index("ix_deliveries_message_id", "message_id"),  # ties a bounce that lost its return path
+        Index("ix_deliveries_edition_state", "edition", "state"),  # an edition's deliveries, by state
     )

@@ -1,7 +1,9 @@
 """The console's stories: search by words in title and summary, filter by topic (or none), feed and
 date range, a page at a time; each story's topics with the phrases behind them, and a choice per
-topic: pinned on, pinned off, or by the rules. Editors' choices survive every retag, and a panel
-proposes rule changes learned from them (digest.feeds.proposals), applied with one button.
+topic: pinned on, pinned off, or by the rules. Editors' choices survive every retag, and a page of
+its own proposes rule changes learned from them (digest.feeds.proposals), applied with one button:
+working them out re-tags every stored story, so the stories page only links to it (saying how many
+there are when the last result is still current) and stays quick while editors pin one after another.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from digest.web.editor_forms import back, error, success
 
 router = APIRouter(prefix="/editor")
 PER_PAGE = 20
-PROPOSALS_SHOWN = 5
+PROPOSALS_SHOWN = 10
+PROPOSALS_PAGE = "/editor/stories/proposals"
 CHOICES = {"pinned": "pinned on", "removed": "pinned off", "rules": "by the rules"}
 
 
@@ -72,12 +75,7 @@ def _filters(request: Request, slugs: list[str], feed_ids: set[int]) -> tuple[di
 @router.get("/stories", response_class=HTMLResponse)
 def stories(request: Request) -> HTMLResponse:
     web = state(request)
-    # Only for a signed-in editor: working out proposals re-tags the stored stories (once, then from
-    # the cache until a pin, a story or the rules change). It reads in its own read-only
-    # transaction, outside the page's, so no write waits for it.
-    with session_scope(web.engine, read_only=True) as session:
-        require_editor(request, session)
-    learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN, cache=web.proposals)
+    corrections, learned = web.proposals.kept(web.engine, web.ruleset)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
         feeds = [feed for feed, _n in store.list_feeds(session)]
@@ -119,9 +117,24 @@ def stories(request: Request) -> HTMLResponse:
             typed=typed,
             no_topic=NO_TOPIC,
             choices=CHOICES,
+            corrections=corrections,
             learned=learned,
             back_to=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         )
+
+
+@router.get("/stories/proposals", response_class=HTMLResponse)
+def proposals(request: Request) -> HTMLResponse:
+    web = state(request)
+    # Only for a signed-in editor: working out proposals re-tags the stored stories (once, then from
+    # the cache until a pin, a story or the rules change). It reads in its own read-only
+    # transaction, outside the page's, so no write waits for it.
+    with session_scope(web.engine, read_only=True) as session:
+        require_editor(request, session)
+    learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN, cache=web.proposals)
+    with session_scope(web.engine, read_only=True) as session:
+        editor = require_editor(request, session)
+        return render_console(request, editor, "stories", template="editor_proposals.html", learned=learned)
 
 
 @router.post("/stories/{story_id}/topics", response_model=None)
@@ -164,10 +177,10 @@ async def apply_proposal(request: Request, key: str) -> Response:
             apply_stored_proposal, web.engine, web.ruleset, proposal, datetime.now(UTC).date()
         )
     except OperatorError as exc:
-        return back(request, editor, "/editor/stories", error(str(exc), "applying a proposal"))
+        return back(request, editor, PROPOSALS_PAGE, error(str(exc), "applying a proposal"))
     # Every page from now on tags with the rules as written.
     request.app.state.web = replace(web, ruleset=applied.ruleset)
     report = applied.report
     changed = f"; {report.changed} of {report.stories} stories changed" if report else ""
     text = f"applied to {web.ruleset.source}: {proposal.describe()}{changed}."
-    return back(request, editor, "/editor/stories", success(text, f"proposal {proposal.key}"))
+    return back(request, editor, PROPOSALS_PAGE, success(text, f"proposal {proposal.key}"))
