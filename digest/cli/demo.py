@@ -19,6 +19,7 @@ from digest import __version__
 from digest.cli.context import AppContext, pass_app
 from digest.cli.stories import stories_table, story_json
 from digest.db.engine import make_engine, read_scope, session_scope
+from digest.db.light import sa_reader
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
@@ -85,7 +86,7 @@ def demo(app: AppContext, workdir: Path) -> None:
             f"and tagged, {report.count('error') + report.count('gone')} feeds failed"
         )
         with read_scope(engine) as connection:
-            rows = [story_json(s, ruleset.slugs) for s in list_story_listings(connection, limit=20)]
+            rows = [story_json(s, ruleset.slugs) for s in list_story_listings(sa_reader(connection), limit=20)]
         app.console.print(stories_table(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import read_scope, session_scope
+from digest.cli.context import AppContext, BadInput, UserError, pass_app, session_scope
 from digest.feeds import views
 from digest.feeds.listing_store import StoryListing, list_story_listings
 
@@ -34,8 +33,8 @@ def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) 
     order = app.ruleset().slugs
     if topic is not None and topic not in order:
         raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
-    with read_scope(app.engine(orm=False)) as connection:
-        rows = [story_json(story, order) for story in list_story_listings(connection, limit=limit, topic=topic)]
+    with app.reading() as reader:
+        rows = [story_json(story, order) for story in list_story_listings(reader, limit=limit, topic=topic)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

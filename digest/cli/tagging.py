@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from digest.cli.context import AppContext, counting_progress, pass_app
-from digest.db.engine import read_scope
 
 # The tagger, the ORM and rich are imported by the commands that use them ("topics" reads with Core).
 
@@ -86,8 +85,8 @@ def topics(app: AppContext, as_json: bool) -> None:
     from digest.feeds.light_store import count_by_topic
 
     ruleset = app.ruleset()
-    with read_scope(app.engine(orm=False)) as connection:
-        counts = count_by_topic(connection)
+    with app.reading() as reader:
+        counts = count_by_topic(reader)
     rows = [
         {"slug": t.slug, "name": t.name, "description": t.description, "stories": counts.get(t.slug, 0)}
         for t in ruleset.topics

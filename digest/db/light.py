@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from digest.db.urls import DatabaseUnavailable, connection_problem, make_sqlite_folder, parse_url
 
@@ -65,6 +65,10 @@ def marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
+@overload
+def utc(value: None) -> None: ...
+@overload
+def utc(value: datetime | str) -> datetime: ...
 def utc(value: datetime | str | None) -> datetime | None:
     """A stored time as an aware UTC datetime (SQLite returns text without offset: it is UTC)."""
     if value is None:
