@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from digest.config import Settings
     from digest.db.light import Reader
     from digest.tagging.rules import Ruleset
+    from digest.tagging.topic_names import TopicName
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -106,11 +107,20 @@ class AppContext:
         from digest.tagging.rules import load_rules
 
         if self._ruleset is None:
-            path = Path(self.settings.topics_file)
-            if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
-                path = PROJECT / path  # run from another folder: the project's own rules
-            self._ruleset = load_rules(path)
+            self._ruleset = load_rules(self.topics_path())
         return self._ruleset
+
+    def topic_names(self) -> tuple[TopicName, ...]:
+        """The topics' slugs, names and descriptions, without compiling the rules (light commands)."""
+        from digest.tagging.topic_names import read_topic_names
+
+        return read_topic_names(self.topics_path())
+
+    def topics_path(self) -> Path:
+        path = Path(self.settings.topics_file)
+        if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
+            path = PROJECT / path  # run from another folder: the project's own rules
+        return path
 
     def close(self) -> None:
         if self._engine is not None:

@@ -17,7 +17,8 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, pass_app
-from digest.cli.stories import stories_table, story_json
+from digest.cli.stories import STORY_COLUMNS, story_cells, story_json
+from digest.cli.tables import show_table
 from digest.db.engine import make_engine, read_scope, session_scope
 from digest.db.light import sa_reader
 from digest.db.migrate import upgrade
@@ -87,7 +88,7 @@ def demo(app: AppContext, workdir: Path) -> None:
         )
         with read_scope(engine) as connection:
             rows = [story_json(s, ruleset.slugs) for s in list_story_listings(sa_reader(connection), limit=20)]
-        app.console.print(stories_table(rows))
+        show_table(app, STORY_COLUMNS, story_cells(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]
         previewed = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))
