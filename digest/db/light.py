@@ -127,6 +127,7 @@ def _sqlite(database: str, url: str) -> Iterator[Reader]:
     try:
         try:
             prepare_sqlite(connection)
+            connection.execute("PRAGMA query_only=ON")  # a reader: any write is refused, never half done
             # A plain BEGIN takes no write lock: writers go on beside this reader (WAL).
             connection.execute("BEGIN")
         except sqlite3.Error as exc:
