@@ -16,6 +16,7 @@ from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
+from digest.db.light import sa_reader
 from digest.feeds import light_store
 from digest.feeds.light_store import CARRIED
 from digest.feeds.models import Story, StoryTopic
@@ -163,7 +164,7 @@ def iter_story_texts(session: Session, batch: int = 1000, *, with_content: bool 
 
 
 def count_by_topic(session: Session) -> dict[str, int]:
-    return light_store.count_by_topic(session.connection())
+    return light_store.count_by_topic(sa_reader(session.connection()))
 
 
 def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
