@@ -16,17 +16,31 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import chain
+from operator import attrgetter
 
 from digest.events.features import StoryFeatures, extract_features, idf_weights
 from digest.events.places import BACKGROUND
-from digest.events.scoring import DEFAULT_PARAMS, Indexed, Params, Story, event_score, reason, thread_score
+from digest.events.scoring import (
+    DEFAULT_PARAMS,
+    Indexed,
+    Params,
+    Story,
+    Weights,
+    event_score,
+    prepare,
+    reason,
+    thread_score,
+)
+
+_DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,18 +61,6 @@ class Assignment:
     event: str
     thread: str
     why: list[dict[str, object]] = field(default_factory=list)
-
-
-class _Seen(list[Indexed]):
-    """The stories grouped so far, in the order they were added, with the latest publication time
-    up to each position (never decreasing, so the start of a time window is found by bisection)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.latest: list[float] = []
-
-    def first_within(self, moment: datetime, days: float) -> int:
-        return bisect_left(self.latest, (moment - timedelta(days=days)).timestamp())
 
 
 class _Groups:
@@ -113,152 +115,153 @@ def group_stories(
 
 
 def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
-    everything = [k.story for k in known] + list(stories)
-    features = {id(k.story): k.features or extract_features(k.story.title, k.story.summary) for k in known}
-    features.update((id(s), extract_features(s.title, s.summary)) for s in stories)
-    frequency = Counter(chain.from_iterable(f.words for f in features.values()))
-    capitalised = Counter(chain.from_iterable(f.names for f in features.values()))
-    # A name is a word the window writes with a capital letter nearly every time it appears.
-    plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
-    # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such names
-    # anchor an event or a thread.
-    limit = max(params.anchor_min, min(params.anchor_share * len(features), params.anchor_max))
-    plain |= {w for w, n in capitalised.items() if n > limit}
-    total = max(len(everything), 1)
-    idf = idf_weights(frequency, total)
-    unseen = idf_weights({"": 0}, total)[""]
-    common = max(50, int(params.common_share * total))
-    too_common = frozenset(w for w, n in frequency.items() if n > common)
-
-    events, threads = _Groups(), _Groups()
-    index: dict[str, list[int]] = defaultdict(list)
-    names_index: dict[str, list[int]] = defaultdict(list)
-    done = _Seen()
-    thread_of_event: dict[str, str] = {}
-    members: dict[str, list[Indexed]] = defaultdict(list)
-
-    # A story more than event_days older than every new one can only be found as a thread's earlier
-    # event, by its names: most of a 30-day window needs no place in the (much larger) word index.
-    words_from = min((s.published for s in stories), default=None)
-    words_from = words_from - timedelta(days=params.event_days) if words_from else None
-
-    def add(item: Indexed) -> None:
-        position = len(done)
-        done.append(item)
-        moment = item.story.published.timestamp()
-        done.latest.append(max(moment, done.latest[-1]) if done.latest else moment)
-        if words_from is None or item.story.published >= words_from:
-            for word in item.features.words - too_common:
-                index[word].append(position)
-        for name in item.anchors - too_common:
-            names_index[name].append(position)
-
-    def indexed(story: Story) -> Indexed:
-        f = features[id(story)]
-        anchors = f.names if f.names.isdisjoint(plain) else f.names - plain
-        return Indexed(story, f, anchors, idf, unseen, subjects=anchors - BACKGROUND, background=params.background)
-
-    for earlier in sorted(known, key=lambda k: k.story.published):
-        story, event, thread = earlier.story, earlier.event, earlier.thread
-        item = indexed(story)
-        item.event = event
-        thread_of_event[event] = thread
-        add(item)
-        members[event].append(item)
+    known = sorted(known, key=attrgetter("story.published"))
+    old = [k.features or extract_features(k.story.title, k.story.summary) for k in known]
+    new = [extract_features(s.title, s.summary) for s in stories]
+    window = _Window(old + new, params, min((s.published for s in stories), default=None))
+    for earlier, features in zip(known, old, strict=True):
+        window.add(window.indexed(earlier.story, features, earlier.event))
+        window.thread_of_event[earlier.event] = earlier.thread
 
     results: dict[int, Assignment] = {}
-    for position, story in sorted(enumerate(stories), key=lambda p: (p[1].published, p[0])):
-        item = indexed(story)
+    for position in sorted(range(len(stories)), key=lambda p: (stories[p].published, p)):
+        story = stories[position]
+        item = window.indexed(story, new[position], "")
+        window.prepare(item)
         why: list[dict[str, object]] = []
-        match = _closest_event(item, done, index, params, members, events)
+        match = window.closest_event(item)
         if match is not None and match[0] >= params.event_threshold:
             score, other = match
-            item.event = events.find(other.event)
+            item.event = window.events.find(other.event)
             why.append(reason("same event", other, item, score))
         else:
             item.event = "e:" + story.key
-            thread_of_event[item.event] = "t:" + story.key
-            link = _best(item, done, names_index, params, params.thread_days, thread_score)
+            window.thread_of_event[item.event] = "t:" + story.key
+            link = window.closest_thread(item)
             if link is not None and link[0] >= params.thread_threshold:
                 score, other = link
-                threads.union(thread_of_event[item.event], thread_of_event[events.find(other.event)])
+                window.threads.union(
+                    window.thread_of_event[item.event], window.thread_of_event[window.events.find(other.event)]
+                )
                 why.append(reason("same thread", other, item, score))
-        add(item)
-        members[item.event].append(item)
+        window.add(item)
         results[position] = Assignment(story.key, item.event, "", why)
     for assignment in results.values():
-        assignment.event = events.find(assignment.event)
-        assignment.thread = threads.find(thread_of_event[assignment.event])
+        assignment.event = window.events.find(assignment.event)
+        assignment.thread = window.threads.find(window.thread_of_event[assignment.event])
     return [results[i] for i in range(len(stories))]
 
 
-def _closest_event(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    members: dict[str, list[Indexed]],
-    events: _Groups,
-) -> tuple[float, Indexed] | None:
-    """The event whose stories are on average most similar to ``item`` (average link), with its
-    story most like ``item``; one similar story alone does not pull a different event in."""
-    window = timedelta(days=params.event_days)
-    best: tuple[float, Indexed] | None = None
-    seen: set[str] = set()
-    for _, other in _candidates(item, done, index, params, params.event_days, event_score):
-        event = events.find(other.event)
-        if event in seen:
-            continue
-        seen.add(event)
-        near = [m for m in members[event][-8:] if abs(item.story.published - m.story.published) <= window]
-        scores = [event_score(item, m, params) for m in near] or [0.0]
-        value = sum(scores) / len(scores)
-        if best is None or value > best[0]:
-            best = (value, near[scores.index(max(scores))] if near else other)
-    return best
+class _Window:
+    """The stories grouped so far, in the order they were added, with what finds them: an inverted
+    index of their rare words (for events) and one of their specific names (for threads)."""
 
+    def __init__(self, features: Sequence[StoryFeatures], params: Params, first_new: datetime | None) -> None:
+        self.params = params
+        frequency = Counter(chain.from_iterable(f.words for f in features))
+        capitalised = Counter(chain.from_iterable(f.names for f in features))
+        # A name is a word the window writes with a capital letter nearly every time it appears.
+        plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
+        # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such
+        # names anchor an event or a thread.
+        limit = max(params.anchor_min, min(params.anchor_share * len(features), params.anchor_max))
+        plain |= {w for w, n in capitalised.items() if n > limit}
+        self.plain = frozenset(plain)
+        total = max(len(features), 1)
+        idf = idf_weights(frequency, total)
+        scaled = {w: idf[w] * (params.background if w in BACKGROUND else 1) for w in capitalised}
+        self.weights = Weights(idf, {w: v * v for w, v in idf.items()}, {w: v * v for w, v in scaled.items()})
+        common = max(50, int(params.common_share * total))
+        self.too_common = frozenset(w for w, n in frequency.items() if n > common)
+        # A story more than event_days older than every new one can only be found as a thread's
+        # earlier event, by its names: most of a 30-day window needs no place in the word index.
+        self.words_from = first_new.timestamp() - params.event_days * _DAY if first_new else -math.inf
 
-def _best(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    days: float,
-    score: Callable[[Indexed, Indexed, Params], float],
-) -> tuple[float, Indexed] | None:
-    """The most similar earlier story within ``days``, among those sharing a rare word with ``item``."""
-    found = _candidates(item, done, index, params, days, score)
-    return found[0] if found else None
+        self.done: list[Indexed] = []
+        # The latest publication up to each position: never decreasing, so the start of a time
+        # window is found by bisection.
+        self.latest: list[float] = []
+        self.words: dict[str, list[int]] = defaultdict(list)
+        self.names: dict[str, list[int]] = defaultdict(list)
+        self.members: dict[str, list[Indexed]] = defaultdict(list)
+        self.events, self.threads = _Groups(), _Groups()
+        self.thread_of_event: dict[str, str] = {}
 
+    def indexed(self, story: Story, features: StoryFeatures, event: str) -> Indexed:
+        names = features.names
+        anchors = names if names.isdisjoint(self.plain) else names - self.plain
+        return Indexed(story, features, anchors, story.published.timestamp(), event)
 
-def _candidates(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    days: float,
-    score: Callable[[Indexed, Indexed, Params], float],
-) -> list[tuple[float, Indexed]]:
-    """Earlier stories within ``days`` that share a rare word with ``item``, most similar first."""
-    window = timedelta(days=days)
-    partial: dict[int, float] = defaultdict(float)
-    # Postings are in the order stories were added, so the part before the window is skipped whole.
-    start = done.first_within(item.story.published, days)
-    for word, weight in (item.names if score is thread_score else item.vector).items():
-        postings = index.get(word)
-        if not postings:
-            continue
-        for position in postings[bisect_left(postings, start) if start else 0 :]:
-            partial[position] += weight
-    found = []
-    best = (
-        partial
-        if len(partial) <= params.candidates
-        else heapq.nlargest(params.candidates, partial, partial.__getitem__)
-    )
-    for position in best:
-        other = done[position]
-        if abs(item.story.published - other.story.published) <= window:
-            found.append((score(item, other, params), other))
-    found.sort(key=lambda f: -f[0])
-    return found
+    def prepare(self, item: Indexed) -> Indexed:
+        return prepare(item, self.weights, BACKGROUND)
+
+    def add(self, item: Indexed) -> None:
+        position = len(self.done)
+        self.done.append(item)
+        self.latest.append(max(item.moment, self.latest[-1]) if self.latest else item.moment)
+        if item.moment >= self.words_from:
+            for word in item.features.words - self.too_common:
+                self.words[word].append(position)
+        for name in item.anchors - self.too_common:
+            self.names[name].append(position)
+        self.members[item.event].append(item)
+
+    def closest_event(self, item: Indexed) -> tuple[float, Indexed] | None:
+        """The event whose stories are on average most similar to ``item`` (average link), with its
+        story most like ``item``; one similar story alone does not pull a different event in."""
+        params, weights = self.params, self.weights
+        span = params.event_days * _DAY
+        words = self.words.keys() & item.features.words
+        idf, inverse = weights.idf, item.inverse
+        found = self._candidates(item, self.words, [(w, idf[w] * inverse) for w in sorted(words)], span, event_score)
+        scored = {id(other): score for score, other in found}
+        best: tuple[float, Indexed] | None = None
+        seen: set[str] = set()
+        for _, other in found:
+            event = self.events.find(other.event)
+            if event in seen:
+                continue
+            seen.add(event)
+            near = [m for m in self.members[event][-8:] if abs(item.moment - m.moment) <= span]
+            scores = [
+                scored[id(m)] if id(m) in scored else event_score(item, self.prepare(m), weights, params) for m in near
+            ] or [0.0]
+            value = sum(scores) / len(scores)
+            if best is None or value > best[0]:
+                best = (value, near[scores.index(max(scores))] if near else other)
+        return best
+
+    def closest_thread(self, item: Indexed) -> tuple[float, Indexed] | None:
+        """The earlier story within ``thread_days`` most like ``item`` by its specific names."""
+        names, inverse = self.weights.names, item.inverse_names
+        keys = sorted(self.names.keys() & item.anchors)
+        weighted = [(n, math.sqrt(names[n] * inverse)) for n in keys]
+        found = self._candidates(item, self.names, weighted, self.params.thread_days * _DAY, thread_score)
+        return found[0] if found else None
+
+    def _candidates(
+        self,
+        item: Indexed,
+        index: dict[str, list[int]],
+        keys: list[tuple[str, float]],
+        span: float,
+        score: Callable[[Indexed, Indexed, Weights, Params], float],
+    ) -> list[tuple[float, Indexed]]:
+        """Earlier stories within ``span`` seconds that share a rare word with ``item`` (the most
+        rare words by weight), most similar first."""
+        partial: dict[int, float] = {}
+        # Postings are in the order stories were added, so the part before the window is skipped whole.
+        start = bisect_left(self.latest, item.moment - span)
+        for key, weight in keys:
+            postings = index[key]
+            for position in postings[bisect_left(postings, start) if start else 0 :]:
+                partial[position] = partial.get(position, 0.0) + weight
+        count = self.params.candidates
+        best = partial if len(partial) <= count else heapq.nlargest(count, partial, partial.__getitem__)
+        found = []
+        for position in best:
+            other = self.done[position]
+            if abs(item.moment - other.moment) <= span:
+                found.append((score(item, self.prepare(other), self.weights, self.params), other))
+        found.sort(key=lambda f: -f[0])
+        return found
