@@ -11,13 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, starmap
 
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f-]*")
 # Starts at a digit, so the engine can skip ahead to the next one; "A380" and "v2" are left out by a
-# look at the character before (cheaper than a look-behind tried at every position).
-_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
+# look back from the first digit (cheaper there than a look-behind tried at every position).
+_NUMBER = re.compile(r"(\d(?<![\w.]\d)[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
 _MULTIPLIERS = {"million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "k": 1e3}
 # Words that carry no event in them; kept short on purpose: rare words are discounted by IDF anyway.
 _STOPWORD_TEXT = """
@@ -89,21 +89,24 @@ NOT_NAMES = frozenset(stem(w) for w in _NOT_NAMES_TEXT.split())
 
 
 def _numbers(text: str) -> frozenset[str]:
-    found = set()
-    for match in _NUMBER.finditer(text):
-        before = text[match.start() - 1] if match.start() else " "
-        if before.isalnum() or before in "._":
-            continue
-        digits, unit = match.group(1).replace(",", ""), (match.group(2) or "").lower()
-        try:
-            value = float(digits) * _MULTIPLIERS.get(unit, 1.0)
-        except ValueError:
-            continue
-        # Years and small counts ("3 hospitals", "2023") recur across unrelated stories.
-        if value < 100 or (1900 <= value <= 2100 and not unit):
-            continue
-        found.add(f"{value:.4g}")
+    found = set(starmap(_amount, _NUMBER.findall(text)))
+    found.discard("")
     return frozenset(found)
+
+
+@lru_cache(maxsize=1 << 14)
+def _amount(digits: str, unit: str) -> str:
+    """A number as compared ("380m" and "380 million": "3.8e+08"), or "" when it is too common to tell
+    stories apart."""
+    unit = unit.lower()
+    try:
+        value = float(digits.replace(",", "")) * _MULTIPLIERS.get(unit, 1.0)
+    except ValueError:
+        return ""
+    # Years and small counts ("3 hospitals", "2023") recur across unrelated stories.
+    if value < 100 or (1900 <= value <= 2100 and not unit):
+        return ""
+    return f"{value:.4g}"
 
 
 def extract_features(title: str, summary: str) -> StoryFeatures:
@@ -116,20 +119,18 @@ def extract_features(title: str, summary: str) -> StoryFeatures:
     sequence = tuple(filter(None, map(_compared, tokens)))
     # Which capitalised words are names is decided against the whole window (see grouping), because
     # one headline cannot tell "Hackers" at its start from "Ascot" at its start.
-    names = set(map(_capitalised, tokens))
-    names.difference_update(map(_lower, tokens))
+    unique = set(tokens)
+    names = set(map(_capitalised, unique))
+    names.difference_update(map(_lower, unique))
     names.discard("")
     return StoryFeatures(frozenset(sequence), frozenset(names - NOT_NAMES), _numbers(text), sequence)
 
 
 def shared_phrases(a: StoryFeatures, b: StoryFeatures) -> list[str]:
     """The adjacent word pairs two stories share, in alphabetical order."""
-    common = a.words & b.words
-
-    def phrases(f: StoryFeatures) -> set[str]:
-        return {f"{x} {y}" for x, y in pairwise(f.sequence) if x in common and y in common}
-
-    return sorted(phrases(a) & phrases(b))
+    # Pairs of words sort as their joined text would: a space sorts before any character of a word.
+    shared = set(pairwise(a.sequence)).intersection(pairwise(b.sequence))
+    return [f"{x} {y}" for x, y in sorted(shared)]
 
 
 _CACHE_FORMAT = "1"

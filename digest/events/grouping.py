@@ -22,7 +22,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import chain
 from operator import attrgetter
 
@@ -64,7 +63,7 @@ class Assignment:
 
 
 class _Groups:
-    """Union-find over event and thread keys, so merging two groups is cheap and order-free."""
+    """Union-find over thread keys, so merging two threads is cheap and order-free."""
 
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
@@ -115,24 +114,22 @@ def group_stories(
 
 
 def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
-    known = sorted(known, key=attrgetter("story.published"))
+    # Sorted by their times as floats: comparing those is much cheaper than comparing datetimes.
+    moments = [k.story.published.timestamp() for k in known]
+    order = sorted(range(len(known)), key=moments.__getitem__)
+    known, moments = [known[i] for i in order], [moments[i] for i in order]
     old = [k.features or extract_features(k.story.title, k.story.summary) for k in known]
-    new = [extract_features(s.title, s.summary) for s in stories]
-    window = _Window(old + new, params, min((s.published for s in stories), default=None))
-    for earlier, features in zip(known, old, strict=True):
-        window.add(window.indexed(earlier.story, features, earlier.event))
-        window.thread_of_event[earlier.event] = earlier.thread
+    window = _Window(old, stories, params)
+    window.add_known(known, old, moments)
 
     results: dict[int, Assignment] = {}
-    for position in sorted(range(len(stories)), key=lambda p: (stories[p].published, p)):
-        story = stories[position]
-        item = window.indexed(story, new[position], "")
-        window.prepare(item)
+    for position in sorted(range(len(stories)), key=lambda p: (window.fresh[p].moment, p)):
+        story, item = stories[position], window.prepare(window.fresh[position])
         why: list[dict[str, object]] = []
         match = window.closest_event(item)
         if match is not None and match[0] >= params.event_threshold:
             score, other = match
-            item.event = window.events.find(other.event)
+            item.event = other.event
             why.append(reason("same event", other, item, score))
         else:
             item.event = "e:" + story.key
@@ -140,14 +137,11 @@ def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> 
             link = window.closest_thread(item)
             if link is not None and link[0] >= params.thread_threshold:
                 score, other = link
-                window.threads.union(
-                    window.thread_of_event[item.event], window.thread_of_event[window.events.find(other.event)]
-                )
+                window.threads.union(window.thread_of_event[item.event], window.thread_of_event[other.event])
                 why.append(reason("same thread", other, item, score))
         window.add(item)
         results[position] = Assignment(story.key, item.event, "", why)
     for assignment in results.values():
-        assignment.event = window.events.find(assignment.event)
         assignment.thread = window.threads.find(window.thread_of_event[assignment.event])
     return [results[i] for i in range(len(stories))]
 
@@ -156,10 +150,12 @@ class _Window:
     """The stories grouped so far, in the order they were added, with what finds them: an inverted
     index of their rare words (for events) and one of their specific names (for threads)."""
 
-    def __init__(self, features: Sequence[StoryFeatures], params: Params, first_new: datetime | None) -> None:
+    def __init__(self, old: list[StoryFeatures], stories: Sequence[Story], params: Params) -> None:
         self.params = params
-        frequency = Counter(chain.from_iterable(f.words for f in features))
-        capitalised = Counter(chain.from_iterable(f.names for f in features))
+        new = [extract_features(s.title, s.summary) for s in stories]
+        features = old + new
+        frequency = Counter(chain.from_iterable(map(attrgetter("words"), features)))
+        capitalised = Counter(chain.from_iterable(map(attrgetter("names"), features)))
         # A name is a word the window writes with a capital letter nearly every time it appears.
         plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
         # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such
@@ -172,10 +168,18 @@ class _Window:
         scaled = {w: idf[w] * (params.background if w in BACKGROUND else 1) for w in capitalised}
         self.weights = Weights(idf, {w: v * v for w, v in idf.items()}, {w: v * v for w, v in scaled.items()})
         common = max(50, int(params.common_share * total))
-        self.too_common = frozenset(w for w, n in frequency.items() if n > common)
+        too_common = frozenset(w for w, n in frequency.items() if n > common)
+        self.fresh = [
+            Indexed(s, f, self.anchors(f), s.published.timestamp()) for s, f in zip(stories, new, strict=True)
+        ]
+        # Only new stories look for candidates, and only by their own words and names: the window's
+        # other words need no postings (in a poll of a few new stories, that is nearly all of them).
+        self.wanted_words = frozenset[str]().union(*(f.words for f in new)) - too_common
+        self.wanted_names = frozenset[str]().union(*(i.anchors for i in self.fresh)) - too_common
         # A story more than event_days older than every new one can only be found as a thread's
         # earlier event, by its names: most of a 30-day window needs no place in the word index.
-        self.words_from = first_new.timestamp() - params.event_days * _DAY if first_new else -math.inf
+        first = min((i.moment for i in self.fresh), default=math.inf)
+        self.words_from = first - params.event_days * _DAY
 
         self.done: list[Indexed] = []
         # The latest publication up to each position: never decreasing, so the start of a time
@@ -184,13 +188,34 @@ class _Window:
         self.words: dict[str, list[int]] = defaultdict(list)
         self.names: dict[str, list[int]] = defaultdict(list)
         self.members: dict[str, list[Indexed]] = defaultdict(list)
-        self.events, self.threads = _Groups(), _Groups()
+        # An event is never merged into another here (editors do that, see decisions): only threads are.
+        self.threads = _Groups()
         self.thread_of_event: dict[str, str] = {}
 
-    def indexed(self, story: Story, features: StoryFeatures, event: str) -> Indexed:
+    def anchors(self, features: StoryFeatures) -> frozenset[str]:
         names = features.names
-        anchors = names if names.isdisjoint(self.plain) else names - self.plain
-        return Indexed(story, features, anchors, story.published.timestamp(), event)
+        return names if names.isdisjoint(self.plain) else names - self.plain
+
+    def add_known(self, known: Sequence[Known], features: Sequence[StoryFeatures], moments: list[float]) -> None:
+        """Take in the window's grouped stories, oldest first, before any new one."""
+        items = [
+            Indexed(k.story, f, self.anchors(f), m, k.event) for k, f, m in zip(known, features, moments, strict=True)
+        ]
+        self.done.extend(items)
+        self.latest.extend(moments)
+        self.thread_of_event.update((k.event, k.thread) for k in known)
+        words, wanted = self.words, self.wanted_words
+        recent = bisect_left(moments, self.words_from)
+        for position in range(recent, len(items)):
+            item = items[position]
+            for word in item.features.words & wanted:
+                words[word].append(position)
+            # An older story is never within event_days of a new one: its event needs no list of it.
+            self.members[item.event].append(item)
+        names, wanted = self.names, self.wanted_names
+        for position, item in enumerate(items):
+            for name in item.anchors & wanted:
+                names[name].append(position)
 
     def prepare(self, item: Indexed) -> Indexed:
         return prepare(item, self.weights, BACKGROUND)
@@ -199,12 +224,11 @@ class _Window:
         position = len(self.done)
         self.done.append(item)
         self.latest.append(max(item.moment, self.latest[-1]) if self.latest else item.moment)
-        if item.moment >= self.words_from:
-            for word in item.features.words - self.too_common:
-                self.words[word].append(position)
-        for name in item.anchors - self.too_common:
-            self.names[name].append(position)
+        for word in item.features.words & self.wanted_words:
+            self.words[word].append(position)
         self.members[item.event].append(item)
+        for name in item.anchors & self.wanted_names:
+            self.names[name].append(position)
 
     def closest_event(self, item: Indexed) -> tuple[float, Indexed] | None:
         """The event whose stories are on average most similar to ``item`` (average link), with its
@@ -212,13 +236,15 @@ class _Window:
         params, weights = self.params, self.weights
         span = params.event_days * _DAY
         words = self.words.keys() & item.features.words
+        if not words:
+            return None
         idf, inverse = weights.idf, item.inverse
         found = self._candidates(item, self.words, [(w, idf[w] * inverse) for w in sorted(words)], span, event_score)
         scored = {id(other): score for score, other in found}
         best: tuple[float, Indexed] | None = None
         seen: set[str] = set()
         for _, other in found:
-            event = self.events.find(other.event)
+            event = other.event
             if event in seen:
                 continue
             seen.add(event)
@@ -262,6 +288,8 @@ class _Window:
         for position in best:
             other = self.done[position]
             if abs(item.moment - other.moment) <= span:
-                found.append((score(item, self.prepare(other), self.weights, self.params), other))
+                if other.inverse_names < 0:
+                    self.prepare(other)
+                found.append((score(item, other, self.weights, self.params), other))
         found.sort(key=lambda f: -f[0])
         return found
