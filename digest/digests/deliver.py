@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,15 +28,7 @@ from digest.db.engine import session_scope, writer_turn
 from digest.digests import archive_store, edition_store, review
 from digest.digests.archive_paths import group_key
 from digest.digests.bookkeeping import Bookkeeper
-from digest.digests.connections import (
-    IDLE_POLL,
-    DeliveryReport,
-    Outgoing,
-    RateLimit,
-    Work,
-    release_queued,
-    run_connection,
-)
+from digest.digests.connections import Connections, DeliveryReport, Outgoing, RateLimit
 from digest.digests.editions import Desk
 from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
 from digest.digests.select import Candidate, load_by_ids, regroup
@@ -141,17 +133,13 @@ def send_claimed(
     stop: threading.Event | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
-    """One process's share: claim and build batches until none is due, while ``connections``
-    connections send what is built (the next batch is built while the last one goes out)."""
+    """One process's share: claim and build batches until none is due, sending each over
+    ``connections`` connections in rounds (the next batch is claimed when this one is nearly out,
+    so a sender never holds rows that other senders, idle, could be sending)."""
     report = DeliveryReport()
     renderings: dict[tuple[object, ...], Rendered] = {}
     stories: dict[int, Candidate] = {}
     story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
-    # A few messages ready per connection: the next batch is claimed only when this one is nearly
-    # out, so a sender never holds rows that other senders, idle, could be sending.
-    work = Work(queue.Queue(maxsize=2 * connections), stop)
-    limit = RateLimit(per_second)
-    books = Bookkeeper(engine, worker, clock)
     return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
     def on_outcome(outcome: str) -> None:
@@ -162,51 +150,30 @@ def send_claimed(
     def open_connection() -> FileOutbox | SmtpTransport:
         return open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
 
-    threads = [
-        threading.Thread(
-            target=run_connection,
-            args=(engine, settings, open_connection, work, books, limit, clock, on_outcome),
-            name=f"digest-smtp-{i}",
-        )
-        for i in range(connections)
-    ]
-    for thread in threads:
-        thread.start()
-    unqueued: list[int] = []
+    books = Bookkeeper(engine, worker, clock)
+    links = Connections(engine, settings, connections, open_connection, books, RateLimit(per_second), clock, on_outcome)
+    waiting: deque[Outgoing] = deque()
+    claiming = True
     try:
-        while not work.stopping():
-            batch = _prepare_batch(
-                engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
-            )
-            if batch is None:
+        while not (stop is not None and stop.is_set()):
+            if claiming and len(waiting) < connections:
+                batch = _prepare_batch(
+                    engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
+                )
+                claiming = batch is not None
+                waiting.extend(batch or ())
+            if not waiting:
                 break
-            for n, item in enumerate(batch):
-                if not _put(work, item):
-                    unqueued = [i.delivery_id for i in batch[n:]]
-                    break
+            links.send_round(waiting)
     except BaseException:
-        work.failed.set()  # the connections give their messages back instead of sending them
-        raise
-    finally:
-        work.done.set()
-        for thread in threads:
-            thread.join()
+        links.close()  # what went out and is not recorded is sent again after the claim timeout
         books.close()
-        release_queued(engine, work.items, unqueued, clock())
-    if work.errors:
-        raise work.errors[0]
+        raise
+    try:
+        links.finish([item.delivery_id for item in waiting])  # the send stopped: the rest is given back
+    finally:
+        books.close()
     return report
-
-
-def _put(work: Work, item: Outgoing) -> bool:
-    """Queue a message for the connections; False when the send stops first."""
-    while not work.stopping():
-        try:
-            work.items.put(item, timeout=IDLE_POLL)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 def _utcnow() -> datetime:
