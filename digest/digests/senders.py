@@ -24,8 +24,9 @@ from multiprocessing.sharedctypes import Synchronized
 
 from digest.config import Settings
 from digest.db.engine import make_engine
+from digest.digests.batches import SendLayout
 from digest.digests.connections import DeliveryReport
-from digest.digests.deliver import SendLayout, send_claimed
+from digest.digests.deliver import send_claimed
 from digest.subscribers.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
