@@ -74,8 +74,7 @@ def deliver_queued(
     if processes > 1:
         from digest.digests.senders import send_in_processes  # multiprocessing only when it is used
 
-        offset = clock() - _utcnow()
-        report = send_in_processes(settings, layout, signer, processes, worker, stop, on_message, offset)
+        report = send_in_processes(engine, settings, layout, signer, processes, worker, stop, on_message, clock)
     else:
         report = send_claimed(
             engine,
