@@ -2,13 +2,16 @@
 
 Scoring: each rule that matches adds its weight, multiplied by the ruleset's title weight when it
 matched in the headline alone; each matching negative subtracts its weight. A topic whose score
-reaches its threshold is given, together with the topics it implies.
+reaches its threshold is given, together with the topics it implies. When the ruleset carries a
+learned layer (digest.tagging.learned), it has the last word on the topics it models, weighing the
+story's words against what the rules said.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from digest.tagging.learned import LearnedModel, decide, reasons, story_features
 from digest.tagging.rules import Rule, Ruleset
 
 # Typographic quotes, hyphens and dashes are folded before matching, so phrases written with plain
@@ -71,14 +74,42 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
         if score >= topic.threshold:
             why[topic.slug] = reasons
 
+    if why:
+        _imply(ruleset, why)
+    if ruleset.learned is not None:
+        why = _learn(ruleset, ruleset.learned, title, summary, scores, why)
     if not why:
         return Tagging((), {}, scores)
-    for topic in ruleset.topics:  # implications, after every topic has been scored
+    topics = tuple(topic.slug for topic in ruleset.topics if topic.slug in why)
+    return Tagging(topics, {slug: why[slug] for slug in topics}, scores)
+
+
+def _imply(ruleset: Ruleset, why: dict[str, list[str]]) -> None:
+    for topic in ruleset.topics:  # after every topic has been decided
         if topic.slug in why:
             for implied in topic.also:
                 why.setdefault(implied, list(why[topic.slug]))
-    topics = tuple(topic.slug for topic in ruleset.topics if topic.slug in why)
-    return Tagging(topics, {slug: why[slug] for slug in topics}, scores)
+
+
+def _learn(
+    ruleset: Ruleset,
+    model: LearnedModel,
+    title: str,
+    summary: str,
+    scores: dict[str, float],
+    why: dict[str, list[str]],
+) -> dict[str, list[str]]:
+    """The learned layer's verdict on the topics it models; the rules' on the others. A tag the rules
+    gave too keeps their phrases as its why; one only the model gave names its heaviest features."""
+    features, steps = learned_features(ruleset, title, summary, scores, tuple(why))
+    margins = decide(model, features, steps)
+    decided = {slug: words for slug, words in why.items() if slug not in margins}
+    for slug, margin in margins.items():
+        if margin > 0:
+            decided[slug] = why[slug] if slug in why else reasons(model, slug, features)
+    if decided:
+        _imply(ruleset, decided)
+    return decided
 
 
 def _apply(
@@ -102,6 +133,14 @@ def _apply(
     if in_title_only and "title" in fields:
         return rule.weight * title_weight, words
     return rule.weight, words
+
+
+def learned_features(
+    ruleset: Ruleset, title: str, summary: str, scores: dict[str, float], given: tuple[str, ...]
+) -> tuple[list[str], dict[str, float]]:
+    """The learned layer's features of a story, and the rules' scores in steps of each threshold."""
+    steps = {t.slug: scores[t.slug] / t.threshold if t.threshold > 0 else scores[t.slug] for t in ruleset.topics}
+    return story_features(fold_text(title), fold_text(summary), steps, given), steps
 
 
 def fold_text(text: str) -> str:
