@@ -84,18 +84,39 @@ class AppContext:
         return self._engine
 
     def ruleset(self) -> Ruleset:
+        """The rules, with the learned layer beside them when its weights file exists."""
+        from dataclasses import replace
+
+        from digest.tagging.learned import load_model
         from digest.tagging.rules import load_rules
 
         if self._ruleset is None:
-            path = Path(self.settings.topics_file)
-            if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
-                path = PROJECT / path  # run from another folder: the project's own rules
-            self._ruleset = load_rules(path)
+            ruleset = load_rules(project_path(self.settings.topics_file))
+            learned = self.learned_path()
+            if learned is not None and learned.exists():
+                ruleset = replace(ruleset, learned=load_model(learned))
+            self._ruleset = ruleset
         return self._ruleset
+
+    def learned_path(self) -> Path | None:
+        """Where the learned layer's weights are read and written; None when it is turned off."""
+        return project_path(self.settings.learned_file) if self.settings.learned_file else None
+
+    def forget_ruleset(self) -> None:
+        """Read the rules and weights again at the next ruleset() (they were just rewritten)."""
+        self._ruleset = None
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+def project_path(name: str) -> Path:
+    """A configured file: as given, or, run from another folder, the project's own."""
+    path = Path(name)
+    if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
+        return PROJECT / path
+    return path
 
 
 class DigestGroup(click.Group):

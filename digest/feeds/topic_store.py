@@ -173,3 +173,15 @@ def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
     for story_id, topic, origin in session.execute(query):
         result.setdefault(story_id, {})[topic] = origin == "pinned"
     return result
+
+
+def texts_of(session: Session, story_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Story id -> (headline, summary) of these stories."""
+    ids = list(story_ids)
+    texts = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Story.id, Story.title, Story.summary_text).where(Story.id.in_(ids[start : start + _CHUNK]))
+        )
+        texts.update({row[0]: (row[1], row[2]) for row in rows})
+    return texts

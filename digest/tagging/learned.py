@@ -1,5 +1,5 @@
-"""The learned layer beside the rules: per topic, a linear model over the story's words, neighbouring
-word pairs and what the rules said, whose weights were trained on labelled stories and editors' pins
+"""The learned layer beside the rules: per topic, a linear model over the story's words and what the
+rules said, whose weights were trained on labelled stories and editors' pins
 (digest.tagging.train) and are read here from a JSON file. Pure; no I/O but loading that file.
 
 At tagging time the model is a plain sparse dot product: each feature the story has adds its weight
@@ -12,10 +12,9 @@ rules' phrases when the rules gave it too, else the features that weighed most f
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,6 @@ FORMAT = 1  # the layout of the weights file; a file of another layout is refuse
 # for it, in steps of the topic's threshold ("score:ai-misuse", clipped to -1..3).
 RULE_GIVEN = "rule:"
 RULE_SCORE = "score:"
-TITLE = "t:"  # a word of the headline, besides the same word counted among all the story's words
 REASONS = 3  # how many of the heaviest features a learned tag names as its why
 # Words that say nothing alone: never named as a reason (their weight still counts).
 QUIET = frozenset(
@@ -50,16 +48,34 @@ class LearnedModel:
     topics: dict[str, TopicModel]
     # What it was trained on, for people: counts of examples and pins, the date, the scores measured.
     about: dict[str, Any] = field(default_factory=dict)
+    # The same weights as tagging reads them: each feature with its weight for every topic, in the
+    # order of `topics`, so that a story costs one look-up per feature whatever the number of topics.
+    table: dict[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        slugs = list(self.topics)
+        table: dict[str, list[float]] = {}
+        for column, slug in enumerate(slugs):
+            for feature, weight in self.topics[slug].weights.items():
+                table.setdefault(feature, [0.0] * len(slugs))[column] = weight
+        object.__setattr__(self, "table", {feature: tuple(row) for feature, row in table.items()})
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "about": self.about,
             "topics": {
-                slug: {"bias": round(topic.bias, 6), "weights": dict(sorted(topic.weights.items()))}
+                slug: {
+                    "bias": round(topic.bias, 6),
+                    "weights": {f: round(w, 4) for f, w in sorted(topic.weights.items())},
+                }
                 for slug, topic in self.topics.items()
             },
         }
+
+
+def _rounded(weights: Mapping[str, float]) -> dict[str, float]:
+    return {feature: round(weight, 4) for feature, weight in sorted(weights.items())}
 
 
 def load_model(path: Path) -> LearnedModel:
@@ -86,70 +102,37 @@ def model_from_json(data: Any, source: str = "learned weights") -> LearnedModel:
     return LearnedModel(topics, about if isinstance(about, dict) else {})
 
 
-def story_features(title: str, summary: str, scores: Mapping[str, float], given: Sequence[str]) -> list[str]:
-    """The features of one story, from its folded (lower-case) headline and summary and the rules'
-    scores (in steps of each topic's threshold) and tags. Training and tagging both use this."""
-    title_words = WORDS.findall(title)
-    summary_words = WORDS.findall(summary)
-    features = [*title_words, *summary_words]
-    features += [TITLE + word for word in title_words]
-    for words in (title_words, summary_words):
-        features += [f"{a} {b}" for a, b in pairwise(words)]
-    features += [RULE_GIVEN + slug for slug in given]
-    features += [f"{RULE_SCORE}{slug}" for slug in scores]
-    return features
+def story_features(title: str, summary: str) -> set[str]:
+    """The word features of one story: the distinct words of its folded (lower-case) headline and
+    summary. (Word pairs and headline words as features of their own were measured too, and did no
+    better on the held-out stories while costing twice the time.) Training and tagging both use this."""
+    return {*WORDS.findall(title), *WORDS.findall(summary)}
 
 
-def feature_values(features: Sequence[str], scores: Mapping[str, float]) -> dict[str, float]:
-    """Each distinct feature with its value: 1 for a word, the clipped score for a rules' score."""
-    values = dict.fromkeys(features, 1.0)
-    for slug, score in scores.items():
-        values[RULE_SCORE + slug] = clip_score(score)
+def rule_features(scores: Mapping[str, float], given: Iterable[str]) -> dict[str, float]:
+    """What the rules said, as features: each topic they gave, and their score for every topic (in
+    steps of its threshold, clipped to -1..3)."""
+    values = {RULE_GIVEN + slug: 1.0 for slug in given}
+    values.update({RULE_SCORE + slug: max(-1.0, min(3.0, score)) for slug, score in scores.items()})
     return values
 
 
-def clip_score(score: float) -> float:
-    return max(-1.0, min(3.0, score))
+def decide(model: LearnedModel, words: Iterable[str], rules: Mapping[str, float]) -> dict[str, float]:
+    """Each modelled topic's margin (above zero: given): a sparse dot product of the weights with the
+    story's distinct words and the rules' features."""
+    table = model.table
+    rows = list(filter(None, map(table.get, words)))
+    for feature, value in rules.items():
+        row = table.get(feature)
+        if row is not None and value:
+            rows.append(row if value == 1.0 else tuple(weight * value for weight in row))
+    sums = map(sum, zip(*rows, strict=True)) if rows else repeat(0.0)
+    return {slug: topic.bias + total for (slug, topic), total in zip(model.topics.items(), sums, strict=False)}
 
 
-def decide(model: LearnedModel, features: Sequence[str], scores: Mapping[str, float]) -> dict[str, float]:
-    """Each modelled topic's margin (above zero: given), a sparse dot product over ``features``."""
-    distinct = set(features)
-    margins = {}
-    for slug, topic in model.topics.items():
-        weights = topic.weights
-        margin = topic.bias + sum(filter(None, map(weights.get, distinct)))
-        for score_slug, score in scores.items():
-            weight = weights.get(RULE_SCORE + score_slug)
-            if weight:
-                # The score feature is counted once above with the value 1; its real value replaces it.
-                margin += weight * (clip_score(score) - 1.0)
-        margins[slug] = margin
-    return margins
-
-
-def reasons(model: LearnedModel, slug: str, features: Sequence[str]) -> list[str]:
-    """The story's words and word pairs that weighed most for ``slug``, heaviest first, each with its
-    weight ("chatbot +1.20"); the rules' own features are left out, they are no words of the story."""
+def reasons(model: LearnedModel, slug: str, words: Iterable[str]) -> list[str]:
+    """The story's words that weighed most for ``slug``, heaviest first, each with its weight
+    ("chatbot +0.42"): a learned tag's why."""
     weights = model.topics[slug].weights
-    heaviest = sorted(
-        (
-            (weights[f], f)
-            for f in set(features)
-            if f in weights and weights[f] > 0 and not f.startswith((RULE_GIVEN, RULE_SCORE))
-        ),
-        reverse=True,
-    )
-    named: list[str] = []
-    for weight, feature in heaviest:
-        word = feature.removeprefix(TITLE)
-        if word in QUIET or any(n.startswith(f"{word} ") for n in named):
-            continue
-        named.append(f"{word} {weight:+.2f}")
-        if len(named) == REASONS:
-            break
-    return named
-
-
-def probability(margin: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, margin))))
+    heaviest = sorted(((weights[w], w) for w in words if w not in QUIET and weights.get(w, 0.0) > 0), reverse=True)
+    return [f"{word} {weight:+.2f}" for weight, word in heaviest[:REASONS]]

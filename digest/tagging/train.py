@@ -21,15 +21,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from digest.tagging.learned import RULE_GIVEN, RULE_SCORE, LearnedModel, TopicModel, feature_values
+from digest.tagging.learned import RULE_GIVEN, RULE_SCORE, LearnedModel, TopicModel, story_features
 from digest.tagging.rules import Ruleset
-from digest.tagging.tagger import learned_features, tag_story
+from digest.tagging.tagger import fold_text, rule_features, tag_story
 
 C = 0.3  # the SVM's regularisation: smaller trusts the rules more
 RULE_SCALE = 0.3  # the value of the rules' own features while training
 PIN_WEIGHT = 3.0  # an editor's pin counts as this many labelled stories
 MIN_STORIES = 2  # a feature of fewer stories than this gets no weight
-SMALLEST_WEIGHT = 1e-4  # weights below this (in size) are left out of the file
+SMALLEST_WEIGHT = 0.01  # weights below this (in size) are left out of the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +103,9 @@ def train_model(ruleset: Ruleset, examples: Sequence[Example], about: Mapping[st
 
 def _row(ruleset: Ruleset, example: Example) -> dict[str, float]:
     tagging = tag_story(ruleset, example.title, example.summary)
-    features, steps = learned_features(ruleset, example.title, example.summary, tagging.scores, tagging.topics)
-    values = feature_values(features, steps)
-    return {f: v * RULE_SCALE if f.startswith((RULE_GIVEN, RULE_SCORE)) else v for f, v in values.items()}
+    words = story_features(fold_text(example.title), fold_text(example.summary))
+    rules = rule_features(ruleset, tagging.scores, tagging.topics)
+    return {**dict.fromkeys(words, 1.0), **{f: v * RULE_SCALE for f, v in rules.items()}}
 
 
 def _label(example: Example, slug: str) -> bool:
