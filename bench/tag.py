@@ -193,9 +193,7 @@ def main() -> None:
         print(
             f"    ratio tagger / baseline        {tagger / baseline:12.3f}   (target: >= {targets[name]:,} stories/s)"
         )
-        print(
-            f"    ratio with layer / baseline    {both / baseline:12.3f}   (with layer / rules alone {both / tagger:.3f})"
-        )
+        print(f"    ratio with layer / baseline    {both / baseline:12.3f}   (/ rules alone: {both / tagger:.3f})")
 
 
 if __name__ == "__main__":
