@@ -109,11 +109,10 @@ def main() -> None:
             texts = {number: (s.title, s.summary) for number, s in enumerate(pool)}
             retrained = train_model(rules, [*base_examples, *examples_from_pins(rules, decisions, texts)])
             seen = [StoryText(number, s.title, s.summary) for number, s in enumerate(read)]
-            _data, proposed, applied = learn_rules(data, rules, decisions, seen)
+            _data, proposed, applied = learn_rules(data, base, decisions, seen)
             print(f"  {made} corrections (asked for {wanted}; {len(read)} stories read):")
             print(f"    layer retrained:        {figures(replace(rules, learned=retrained), evaluation)}")
-            with_rules = replace(proposed, learned=base.learned)
-            print(f"    {len(applied):>2} rule proposals:      {figures(with_rules, evaluation)}")
+            print(f"    {len(applied):>2} rule proposals:      {figures(proposed, evaluation)}")
 
 
 if __name__ == "__main__":

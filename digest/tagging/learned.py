@@ -132,7 +132,7 @@ def decide(model: LearnedModel, words: Iterable[str], rules: Mapping[str, float]
 
 def reasons(model: LearnedModel, slug: str, words: Iterable[str]) -> list[str]:
     """The story's words that weighed most for ``slug``, heaviest first, each with its weight
-    ("chatbot +0.42"): a learned tag's why."""
+    ("learned: chatbot +0.42"): a learned tag's why."""
     weights = model.topics[slug].weights
     heaviest = sorted(((weights[w], w) for w in words if w not in QUIET and weights.get(w, 0.0) > 0), reverse=True)
-    return [f"{word} {weight:+.2f}" for weight, word in heaviest[:REASONS]]
+    return [f"learned: {word} {weight:+.2f}" for weight, word in heaviest[:REASONS]]
