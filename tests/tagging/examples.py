@@ -13,7 +13,6 @@ when the gain from editors is measured (bench/learn.py).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tests.tagging.score import ROOT, Story, labelled_sets
 
