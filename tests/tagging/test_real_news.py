@@ -8,13 +8,18 @@ improves. The held-out part is asserted by its figures only; its misses are not 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
+from digest.tagging.learned import load_model
 from digest.tagging.rules import Ruleset
 from digest.tagging.tagger import tag_story
+from digest.tagging.train import Example, examples_from_pins, train_model
 from tests.conftest import shared_data
+from tests.tagging.examples import WEIGHTS
 from tests.tagging.score import (
+    HERE,
     NEAR_MISSES,
     REAL,
     TOPICS,
@@ -109,3 +114,57 @@ def test_the_score_counts_a_missed_topic_and_a_false_alarm() -> None:
     assert result.exact_match == pytest.approx(1 / 3)
     assert (result.recall("ai-misuse"), result.precision("child-protection"), result.f1("deepfakes")) == (0.0, 0.0, 1.0)
     assert result.micro_f1 == pytest.approx(2 * 1 / (2 * 1 + 1 + 1))
+
+
+# The tagger as shipped, with the learned layer: (micro-F1, exact match) floors, the figures measured
+# (second held-out part 0.869, 0.856; first held-out part cross-validated 0.936, 0.968) less a margin.
+LAYER_FLOORS = {"heldout2": (0.86, 0.845)}
+
+
+@pytest.fixture(scope="module")
+def shipped(ruleset: Ruleset) -> Ruleset:
+    return replace(ruleset, learned=load_model(WEIGHTS))
+
+
+def test_the_shipped_layer_keeps_the_development_part_and_cases(
+    shipped: Ruleset, entries: dict[str, tuple[str, str]]
+) -> None:
+    for stories in (real("dev", entries), [s for p in sorted(HERE.glob("cases*.jsonl")) for s in load_stories(p)]):
+        result = tagged(shipped, stories)
+        assert result.micro_f1 >= 0.95 and result.exact_match >= 0.95, "\n".join(result.misses)
+
+
+def test_the_second_held_out_part_scores_at_least_its_floor_with_the_layer(
+    ruleset: Ruleset, shipped: Ruleset, entries: dict[str, tuple[str, str]]
+) -> None:
+    held = real("heldout2", entries)
+    assert len(held) >= 200
+    alone, layered = tagged(ruleset, held), tagged(shipped, held)
+    micro, exact = LAYER_FLOORS["heldout2"]
+    # Figures only: the second held-out part's misses are never shown.
+    assert layered.micro_f1 >= micro, f"held-out 2 micro-F1 {layered.micro_f1:.3f} < {micro}"
+    assert layered.exact_match >= exact, f"held-out 2 exact match {layered.exact_match:.3f} < {exact}"
+    assert layered.micro_f1 > alone.micro_f1, "the layer no longer does better than the rules alone"
+
+
+def test_editors_corrections_from_a_disjoint_set_improve_a_held_out_score(
+    ruleset: Ruleset, entries: dict[str, tuple[str, str]]
+) -> None:
+    """Corrections of the layer's mistakes on the first held-out part, fed back as editors' pins,
+    raise the second held-out part's score (measured: 18 corrections, micro-F1 0.847 -> 0.865)."""
+    examples = [Example(s.title, s.summary, s.topics) for s in real("dev", entries)]
+    base = replace(ruleset, learned=train_model(ruleset, examples))
+    pool = real("heldout", entries)
+    decisions: dict[int, dict[str, bool]] = {}
+    for number, story in enumerate(pool):
+        got = set(tag_story(base, story.title, story.summary).topics)
+        for topic in TOPICS:
+            if (topic in got) != (topic in story.topics):
+                decisions.setdefault(number, {})[topic] = topic in story.topics
+    assert sum(len(d) for d in decisions.values()) >= 10
+    texts = {number: (s.title, s.summary) for number, s in enumerate(pool)}
+    pins = examples_from_pins(ruleset, decisions, texts)
+    retrained = replace(ruleset, learned=train_model(ruleset, [*examples, *pins]))
+    held = real("heldout2", entries)
+    before, after = tagged(base, held), tagged(retrained, held)
+    assert after.micro_f1 >= before.micro_f1 + 0.01, f"{before.micro_f1:.3f} -> {after.micro_f1:.3f}"
