@@ -17,6 +17,7 @@ from tests.tagging.score import HERE, NEAR_MISSES, REAL, REAL_FEEDS, SHARED_DATA
 # file name -> (id prefix, fewest stories)
 WRITTEN = {
     "heldout2-written.jsonl": ("h2-", 220),
+    "pool-written.jsonl": ("p-", 320),
 }
 SOURCE = re.compile(r"\S.*, (2019|202[0-6])-(0[1-9]|1[0-2])")
 
