@@ -15,6 +15,7 @@ import pytest
 from digest.tagging.learned import load_model
 from digest.tagging.rules import Ruleset
 from digest.tagging.tagger import tag_story
+from digest.tagging.train import Example, examples_from_pins, train_model
 from tests.conftest import shared_data
 from tests.tagging.examples import WEIGHTS
 from tests.tagging.score import (
@@ -128,3 +129,37 @@ def test_second_held_out_part_with_the_learned_layer_scores_at_least_its_floor(r
     assert result.exact_match >= exact, f"second held-out exact match {result.exact_match:.3f} < {exact}"
     # The layer must not do worse than the rules alone on news neither has seen.
     assert result.micro_f1 >= tagged(ruleset, stories).micro_f1
+
+
+def test_the_shipped_layer_keeps_the_development_part_and_cases(
+    ruleset: Ruleset, entries: dict[str, tuple[str, str]]
+) -> None:
+    shipped = replace(ruleset, learned=load_model(WEIGHTS))
+    cases = [story for path in sorted(REAL.parent.glob("cases*.jsonl")) for story in load_stories(path)]
+    for stories in (real("dev", entries), cases):
+        result = tagged(shipped, stories)
+        assert result.micro_f1 >= 0.95 and result.exact_match >= 0.95, "\n".join(result.misses)
+
+
+def test_editors_corrections_from_a_disjoint_set_improve_a_held_out_score(
+    ruleset: Ruleset, entries: dict[str, tuple[str, str]]
+) -> None:
+    """Corrections of the layer's mistakes on the first held-out part, fed back as editors' pins,
+    raise the second held-out part's score (measured: 18 corrections, micro-F1 0.847 -> 0.865)."""
+    examples = [Example(s.title, s.summary, s.topics) for s in real("dev", entries)]
+    base = replace(ruleset, learned=train_model(ruleset, examples))
+    pool = real("heldout", entries)
+    decisions: dict[int, dict[str, bool]] = {}
+    for number, story in enumerate(pool):
+        got = set(tag_story(base, story.title, story.summary).topics)
+        for topic in TOPICS:
+            if (topic in got) != (topic in story.topics):
+                decisions.setdefault(number, {})[topic] = topic in story.topics
+    assert sum(len(d) for d in decisions.values()) >= 10
+    texts = {number: (s.title, s.summary) for number, s in enumerate(pool)}
+    pins = examples_from_pins(ruleset, decisions, texts)
+    retrained = replace(ruleset, learned=train_model(ruleset, [*examples, *pins]))
+    held = real("heldout2", entries)
+    before, after = tagged(base, held), tagged(retrained, held)
+    # Figures only: the second held-out part's misses are never shown.
+    assert after.micro_f1 >= before.micro_f1 + 0.01, f"{before.micro_f1:.3f} -> {after.micro_f1:.3f}"
