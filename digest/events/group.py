@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from digest.events import store
 from digest.events.decisions import apply_decisions
-from digest.events.grouping import group_stories
+from digest.events.features import extract_features
+from digest.events.grouping import Known, group_stories
 from digest.events.scoring import DEFAULT_PARAMS, Params
 
 WINDOW_DAYS = 30
@@ -48,9 +49,19 @@ def group_new_stories(
     if not fresh:
         return 0
     oldest = min(s.published for s in fresh)
-    known = store.known_since(session, min(since, oldest - timedelta(days=window_days)))
+    known = _with_features(session, store.known_since(session, min(since, oldest - timedelta(days=window_days))))
     store.save_assignments(session, group_stories(fresh, params, known=known), now)
     return len(fresh)
+
+
+def _with_features(session: Session, known: list[Known]) -> list[Known]:
+    """The window with every story's features: the ones grouped before features were kept (or by
+    another version of extract_features) get theirs extracted once, and kept."""
+    missing = {i: extract_features(k.story.title, k.story.summary) for i, k in enumerate(known) if k.features is None}
+    if not missing:
+        return known
+    store.keep_features(session, {int(known[i].story.key): f for i, f in missing.items()})
+    return [replace(k, features=missing[i]) if i in missing else k for i, k in enumerate(known)]
 
 
 def regroup_window(

@@ -60,6 +60,8 @@ class Assignment:
     event: str
     thread: str
     why: list[dict[str, object]] = field(default_factory=list)
+    # What was compared, for keeping with the story (the next poll then need not extract it again).
+    features: StoryFeatures | None = None
 
 
 class _Groups:
@@ -140,7 +142,7 @@ def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> 
                 window.threads.union(window.thread_of_event[item.event], window.thread_of_event[other.event])
                 why.append(reason("same thread", other, item, score))
         window.add(item)
-        results[position] = Assignment(story.key, item.event, "", why)
+        results[position] = Assignment(story.key, item.event, "", why, item.features)
     for assignment in results.values():
         assignment.thread = window.threads.find(window.thread_of_event[assignment.event])
     return [results[i] for i in range(len(stories))]

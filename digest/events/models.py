@@ -27,6 +27,9 @@ class StoryEvent(Base):
     thread_key: Mapped[str] = mapped_column(String(64))
     # JSON list of reasons: the story matched, the score, shared names, numbers and phrases.
     why: Mapped[str] = mapped_column(Text, default="[]")
+    # What grouping compares in the story (events.features.dump_features), kept so that each poll
+    # reads the window's features instead of extracting them again; empty until first needed.
+    features: Mapped[str | None] = mapped_column(Text)
     grouped_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

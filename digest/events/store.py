@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from digest.events.decisions import Decision, Membership
+from digest.events.features import StoryFeatures, dump_features, load_features
 from digest.events.grouping import Assignment, Known
 from digest.events.models import EventDecision, StoryEvent
 from digest.events.scoring import Story
@@ -33,13 +34,32 @@ def _story(row: StoredStory) -> Story:
 
 
 def known_since(session: Session, since: datetime) -> list[Known]:
-    """Grouped stories published since ``since``: the window new stories are compared with."""
+    """Grouped stories published since ``since``: the window new stories are compared with, each
+    with its kept features (None where there are none yet)."""
     query = (
-        select(StoredStory, StoryEvent.event_key, StoryEvent.thread_key)
+        select(
+            StoredStory.id,
+            StoredStory.title,
+            StoredStory.summary_text,
+            StoredStory.published_at,
+            StoryEvent.event_key,
+            StoryEvent.thread_key,
+            StoryEvent.features,
+        )
         .join(StoryEvent, StoryEvent.story_id == StoredStory.id)
         .where(StoredStory.published_at >= since)
     )
-    return [Known(_story(s), event, thread) for s, event, thread in session.execute(query)]
+    return [
+        Known(Story(str(sid), title, summary or "", published), event, thread, load_features(features))
+        for sid, title, summary, published, event, thread, features in session.execute(query)
+    ]
+
+
+def keep_features(session: Session, features: Mapping[int, StoryFeatures]) -> None:
+    """Keep these grouped stories' features (story id -> features) for later polls."""
+    rows = [{"story_id": sid, "features": dump_features(f)} for sid, f in features.items()]
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(update(StoryEvent), rows[start : start + _CHUNK])
 
 
 def ungrouped(
@@ -69,6 +89,7 @@ def save_assignments(session: Session, assignments: Sequence[Assignment], now: d
             event_key=a.event,
             thread_key=a.thread,
             why=json.dumps(a.why, ensure_ascii=False),
+            features=dump_features(a.features) if a.features else None,
             grouped_at=now,
         )
         for a in assignments

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from digest.db.engine import session_scope
 from digest.events import store
+from digest.events.features import extract_features, load_features
 from digest.events.group import Event, events_since, group_new_stories, regroup_window
 from digest.events.measure import Labelled, load_labelled
+from digest.events.models import StoryEvent
 from digest.feeds import store as feed_store
 from digest.feeds.models import Story
 from digest.feeds.normalise import content_hash
@@ -105,3 +107,46 @@ def test_editors_merges_and_splits_survive_regrouping(engine: Engine) -> None:
         assert alone.thread == event_with(events, ids["dev-1"]).thread
         with session_scope(engine) as s:
             assert regroup_window(s, NOW) == len(WEEK)
+
+
+def kept_features(engine: Engine) -> dict[int, str | None]:
+    with session_scope(engine) as s:
+        return {sid: text for sid, text in s.execute(select(StoryEvent.story_id, StoryEvent.features))}
+
+
+def test_a_poll_keeps_each_grouped_storys_features_and_later_polls_read_them(engine: Engine) -> None:
+    first, later = [d for d in WEEK if d.story.key != "dev-2"], [d for d in WEEK if d.story.key == "dev-2"]
+    ids = save(engine, first)
+    with session_scope(engine) as s:
+        group_new_stories(s, NOW)
+    kept = kept_features(engine)
+    by_id = {ids[d.story.key]: d.story for d in first}
+    assert set(kept) == set(by_id)
+    for sid, text in kept.items():
+        assert load_features(text) == extract_features(by_id[sid].title, by_id[sid].summary)
+    ids |= save(engine, later)
+    with session_scope(engine) as s:
+        window = store.known_since(s, NOW - timedelta(days=30))
+        assert len(window) == len(first) and all(k.features is not None for k in window)
+        group_new_stories(s, NOW, [ids["dev-2"]])
+    clorox = event_with(events_of(engine), ids["dev-2"])
+    assert {ids["dev-1"], ids["dev-2"], ids["dev-3"]} == {s.id for s in clorox.stories}
+
+
+def test_stories_grouped_without_kept_features_get_them_at_the_next_poll(engine: Engine) -> None:
+    first, later = [d for d in WEEK if d.story.key != "dev-2"], [d for d in WEEK if d.story.key == "dev-2"]
+    ids = save(engine, first)
+    with session_scope(engine) as s:
+        group_new_stories(s, NOW)
+        # As grouped before features were kept, or kept by an earlier version of the extraction.
+        s.execute(update(StoryEvent).values(features=None))
+        s.execute(update(StoryEvent).where(StoryEvent.story_id == ids["dev-1"]).values(features="0\tclorox"))
+    ids |= save(engine, later)
+    with session_scope(engine) as s:
+        group_new_stories(s, NOW, [ids["dev-2"]])
+    clorox = event_with(events_of(engine), ids["dev-2"])
+    assert {ids["dev-1"], ids["dev-2"], ids["dev-3"]} == {s.id for s in clorox.stories}
+    kept = kept_features(engine)
+    assert all(load_features(text) is not None for text in kept.values())
+    dev1 = next(d.story for d in first if d.story.key == "dev-1")
+    assert load_features(kept[ids["dev-1"]]) == extract_features(dev1.title, dev1.summary)
