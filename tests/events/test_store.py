@@ -11,6 +11,7 @@ from digest.db.engine import session_scope
 from digest.events import store
 from digest.events.group import Event, events_since, group_new_stories, regroup_window
 from digest.events.measure import Labelled, load_labelled
+from digest.feeds import entry_store
 from digest.feeds import store as feed_store
 from digest.feeds.models import Story
 from digest.feeds.normalise import content_hash
@@ -40,7 +41,7 @@ def save(engine: Engine, stories: list[Labelled]) -> dict[str, int]:
                 content_html="",
                 content_hash=content_hash(d.story.title, d.story.summary),
             )
-            feed_store.save_entries(s, feeds[d.source], [entry], NOW)
+            entry_store.save_entries(s, feeds[d.source], [entry], NOW)
         rows = s.execute(select(Story.id, Story.title)).all()
     by_title = {title: sid for sid, title in rows}
     return {d.story.key: by_title[d.story.title] for d in stories}
