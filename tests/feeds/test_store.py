@@ -117,3 +117,27 @@ def test_large_batches_work_within_parameter_limits(engine: Engine) -> None:
     many = [entry(f"Story {i}", f"https://a.example/{i}", f"g{i}") for i in range(1200)]
     assert save(engine, feed, *many).new == 1200
     assert save(engine, feed, *many).unchanged == 1200
+
+
+def test_feeds_stored_together_give_what_they_give_one_after_another(engine: Engine) -> None:
+    wire, desk, docket = add_feeds(engine, "https://wire.example/rss", "https://desk.example/atom", "https://c.example/")
+    old = entry("Old story, revised", "https://wire.example/old", "wire-0")
+    save(engine, wire, replace(old, content_hash="before"))
+    batch = [
+        entry_store.FeedEntries(wire, [old, entry("Bill passes", "https://desk.example/bill", "wire-1")], NOW),
+        entry_store.FeedEntries(desk, [entry("Lawmakers pass bill", "https://desk.example/bill", "desk-1")], NOW),
+        entry_store.FeedEntries(docket, [entry(f"Filing {i}", "https://c.example/case", f"f{i}") for i in range(2)], NOW),
+    ]
+    with session_scope(engine) as s:
+        counts = entry_store.save_feeds(s, batch)
+    # The desk's entry merges with the story the wire's entry created in the same transaction.
+    assert counts == [
+        entry_store.SaveCounts(new=1, updated=1),
+        entry_store.SaveCounts(merged=1),
+        entry_store.SaveCounts(new=2),
+    ]
+    assert count(engine, Story) == 4
+    assert count(engine, StorySource) == 5
+    with session_scope(engine) as s:
+        (bill,) = [st for st in story_store.list_stories(s) if st.link == "https://desk.example/bill"]
+        assert bill.title == "Bill passes" and len(bill.sources) == 2
