@@ -120,13 +120,16 @@ def test_large_batches_work_within_parameter_limits(engine: Engine) -> None:
 
 
 def test_feeds_stored_together_give_what_they_give_one_after_another(engine: Engine) -> None:
-    wire, desk, docket = add_feeds(engine, "https://wire.example/rss", "https://desk.example/atom", "https://c.example/")
+    wire, desk, docket = add_feeds(
+        engine, "https://wire.example/rss", "https://desk.example/atom", "https://c.example/"
+    )
     old = entry("Old story, revised", "https://wire.example/old", "wire-0")
     save(engine, wire, replace(old, content_hash="before"))
+    filings = [entry(f"Filing {i}", "https://c.example/case", f"f{i}") for i in range(2)]
     batch = [
         entry_store.FeedEntries(wire, [old, entry("Bill passes", "https://desk.example/bill", "wire-1")], NOW),
         entry_store.FeedEntries(desk, [entry("Lawmakers pass bill", "https://desk.example/bill", "desk-1")], NOW),
-        entry_store.FeedEntries(docket, [entry(f"Filing {i}", "https://c.example/case", f"f{i}") for i in range(2)], NOW),
+        entry_store.FeedEntries(docket, filings, NOW),
     ]
     with session_scope(engine) as s:
         counts = entry_store.save_feeds(s, batch)
