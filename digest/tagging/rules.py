@@ -11,7 +11,6 @@ the rule.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,11 @@ from typing import Any
 
 from digest.failures import OperatorError
 from digest.tagging.index import PhraseIndex
+from digest.tagging.learned import LearnedModel
 from digest.tagging.phrases import Phrase, make_phrase
+from digest.tagging.topic_names import SLUG
 
 FIELDS = ("title", "summary", "content")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class RulesError(OperatorError):
@@ -65,6 +65,8 @@ class Ruleset:
     # By phrase id, the numbers of the groups (Rule.group_numbers) the phrase is in.
     groups_of: tuple[tuple[int, ...], ...] = ()
     fields_read: frozenset[str] = frozenset(FIELDS)  # the fields some rule reads
+    # The learned layer beside the rules (digest.tagging.learned), when one is loaded.
+    learned: LearnedModel | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:
