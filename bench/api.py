@@ -25,7 +25,7 @@ from digest.config import ApiSettings, MetricsSettings, Settings
 from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.db.models import import_all_models
-from digest.feeds import store
+from digest.feeds import entry_store, store
 from digest.feeds.parse import parse_feed
 from digest.feeds.retag import tag_and_save
 from digest.tagging.rules import load_rules
@@ -60,7 +60,7 @@ def main() -> None:
         parsed = parse_feed(feed(n), f"https://f{n}.example/rss", now=now - timedelta(minutes=n))
         with session_scope(engine) as session:
             feed_id = store.add_feed(session, f"https://f{n}.example/rss", f"F{n}", now).id
-            counts = store.save_entries(session, feed_id, parsed.entries, now)
+            counts = entry_store.save_entries(session, feed_id, parsed.entries, now)
             texts = {i: (e.title, e.summary_text, e.content_html) for i, e in counts.changed.items()}
             tag_and_save(session, ruleset, texts, now, new=counts.created)
     with session_scope(engine) as session:

@@ -41,7 +41,7 @@ from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
-from digest.feeds import store
+from digest.feeds import entry_store, store
 from digest.feeds.parse import parse_feed
 from digest.feeds.retag import tag_and_save
 from digest.mail.models import Delivery
@@ -125,7 +125,7 @@ def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
         for i, path in enumerate(sorted((ROOT / "config" / "sample-feeds").glob("*.xml"))):
             feed = store.add_feed(s, f"https://feed{i}.example/rss", None, now)
             parsed = parse_feed(path.read_bytes(), feed.url, now=now)
-            counts = store.save_entries(s, feed.id, parsed.entries, now - timedelta(hours=2))
+            counts = entry_store.save_entries(s, feed.id, parsed.entries, now - timedelta(hours=2))
             tag_and_save(
                 s,
                 ruleset,

@@ -29,6 +29,8 @@ class FeedSettings(Section):
     user_agent: str | None = None
     # Processes that parse feeds in parallel during a poll; 0 means one per CPU core.
     parse_workers: int = setting(0, ge=0, le=64)
+    # At most this many feeds stored in one transaction during a poll, when several are waiting.
+    store_batch_feeds: int = setting(10, ge=1, le=100)
     # Off: feeds on loopback, private, link-local and other non-public addresses are refused, when
     # added and at every connection. On only for a closed deployment, tests and the demo.
     allow_private_networks: bool = False

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
-from digest.feeds import store
+from digest.feeds import entry_store, store
 from digest.feeds.parse import parse_feed
 from digest.feeds.retag import tag_and_save
 from digest.subscribers import store as subscribers
@@ -42,7 +42,7 @@ def ingest(
     with session_scope(engine) as s:
         existing = {f.url: f.id for f, _n in store.list_feeds(s)}
         feed_id = existing.get(feed_url) or store.add_feed(s, feed_url, title, now).id
-        counts = store.save_entries(s, feed_id, parsed.entries, now)
+        counts = entry_store.save_entries(s, feed_id, parsed.entries, now)
         stories = {i: (e.title, e.summary_text, e.content_html) for i, e in counts.changed.items()}
         tag_and_save(s, ruleset, stories, now, new=counts.created)
 

@@ -13,6 +13,7 @@ from digest.events.features import extract_features, load_features
 from digest.events.group import Event, events_since, group_new_stories, regroup_window
 from digest.events.measure import Labelled, load_labelled
 from digest.events.models import StoryEvent
+from digest.feeds import entry_store
 from digest.feeds import store as feed_store
 from digest.feeds.models import Story
 from digest.feeds.normalise import content_hash
@@ -42,7 +43,7 @@ def save(engine: Engine, stories: list[Labelled]) -> dict[str, int]:
                 content_html="",
                 content_hash=content_hash(d.story.title, d.story.summary),
             )
-            feed_store.save_entries(s, feeds[d.source], [entry], NOW)
+            entry_store.save_entries(s, feeds[d.source], [entry], NOW)
         rows = s.execute(select(Story.id, Story.title)).all()
     by_title = {title: sid for sid, title in rows}
     return {d.story.key: by_title[d.story.title] for d in stories}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from digest.db.engine import session_scope
-from digest.feeds import store, story_store, topic_store
+from digest.feeds import entry_store, story_store, topic_store
 from digest.feeds.parse import ParsedEntry
 from digest.feeds.retag import retag_stories, tag_and_save
 from digest.tagging.rules import Ruleset, compile_rules
@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 def ingest(engine: Engine, ruleset: Ruleset, *entries: ParsedEntry) -> list[int]:
     (feed,) = add_feeds(engine, "https://news.example/feed")
     with session_scope(engine) as s:
-        counts = store.save_entries(s, feed, list(entries), NOW)
+        counts = entry_store.save_entries(s, feed, list(entries), NOW)
         tag_and_save(s, ruleset, {i: (e.title, e.summary_text, e.content_html) for i, e in counts.changed.items()}, NOW)
         return sorted(counts.changed)
 
@@ -84,6 +84,6 @@ def test_an_updated_story_is_tagged_again(engine: Engine, ruleset: Ruleset) -> N
     (story,) = ingest(engine, ruleset, original)
     revised = replace(original, title="Council bans nudify apps", content_hash="changed")
     with session_scope(engine) as s:
-        counts = store.save_entries(s, 1, [revised], NOW)
+        counts = entry_store.save_entries(s, 1, [revised], NOW)
         tag_and_save(s, ruleset, {i: (e.title, e.summary_text, e.content_html) for i, e in counts.changed.items()}, NOW)
     assert set(topics(engine, story)) == {"ai-misuse", "deepfakes"}

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from digest.config import Settings
 from digest.db.engine import session_scope
 from digest.editors import store as editors
-from digest.feeds import store, topic_store
+from digest.feeds import entry_store, store, topic_store
 from digest.feeds.retag import tag_and_save
 from digest.tagging.rules import Ruleset, load_rules
 from digest.web.app import create_app
@@ -92,7 +92,7 @@ def test_the_proposals_shown_follow_new_pins_new_stories_and_the_rules_file(
         with session_scope(engine) as s:
             (feed,) = [f for f, _n in store.list_feeds(s)]
             later = entry("Ransomware gang blackmails AI lab", "https://n.example/later", "later", "Data stolen.")
-            saved = store.save_entries(s, feed.id, [later], NOW)
+            saved = entry_store.save_entries(s, feed.id, [later], NOW)
             tag_and_save(s, ruleset, {i: (e.title, e.summary_text, "") for i, e in saved.changed.items()}, NOW)
             (later_id,) = saved.changed
         assert f"also changes #{later_id} Ransomware gang blackmails AI lab (nobody decided)" in (
