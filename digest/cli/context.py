@@ -1,11 +1,14 @@
 """What every command shares: settings loaded once, an engine made on first use, clean error exits.
 
 This module is imported by every command, so it imports nothing heavy itself: the console, the
-database engine and the rules are made when a command first asks for them.
+database engine (or, for the light commands, a reader without SQLAlchemy) and the rules are made
+when a command first asks for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,10 +20,13 @@ from digest.failures import OperatorError
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
 
     from digest.config import Settings
+    from digest.db.light import Reader
     from digest.tagging.rules import Ruleset
+    from digest.tagging.topic_names import TopicName
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -58,13 +64,27 @@ class AppContext:
             self._console = Console()
         return self._console
 
-    def engine(self, *, require_schema: bool = True, orm: bool = True) -> Engine:
-        """The database, connected and checked. ``orm=False``: the command reads with Core statements
-        only (``read_scope``), so neither the ORM nor the models are loaded, which start-up would feel."""
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """One read-only transaction through the database driver itself, the schema checked first.
+
+        The light commands read this way: neither SQLAlchemy nor the ORM and its models are loaded,
+        which is most of what their start-up would otherwise cost."""
+        from digest.db.light import read_database
+        from digest.db.revisions import check_revision
+        from digest.db.urls import describe_url
+
+        url = self.settings.database_url
+        with read_database(url) as reader:
+            check_revision(reader, describe_url(url))
+            yield reader
+
+    def engine(self, *, require_schema: bool = True) -> Engine:
+        """The database, connected and checked, with every model loaded."""
         from digest.db.engine import check_connection, make_engine
         from digest.db.migrate import check_schema
 
-        if orm and not self._models_loaded:
+        if not self._models_loaded:
             from digest.db.models import import_all_models
 
             # Every model, so relationships across domains resolve whichever command runs.
@@ -87,15 +107,34 @@ class AppContext:
         from digest.tagging.rules import load_rules
 
         if self._ruleset is None:
-            path = Path(self.settings.topics_file)
-            if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
-                path = PROJECT / path  # run from another folder: the project's own rules
-            self._ruleset = load_rules(path)
+            self._ruleset = load_rules(self.topics_path())
         return self._ruleset
+
+    def topic_names(self) -> tuple[TopicName, ...]:
+        """The topics' slugs, names and descriptions, without compiling the rules (light commands)."""
+        from digest.tagging.topic_names import read_topic_names
+
+        return read_topic_names(self.topics_path())
+
+    def topics_path(self) -> Path:
+        path = Path(self.settings.topics_file)
+        if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
+            path = PROJECT / path  # run from another folder: the project's own rules
+        return path
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+@contextmanager
+def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iterator[Session]:
+    """``digest.db.engine.session_scope``, imported when a command first opens a session: the modules
+    of the light commands hold heavier ones too, and importing them must not load SQLAlchemy."""
+    from digest.db.engine import session_scope as scope
+
+    with scope(bind, read_only=read_only) as session:
+        yield session
 
 
 class DigestGroup(click.Group):

@@ -17,8 +17,10 @@ import click
 
 from digest import __version__
 from digest.cli.context import AppContext, pass_app
-from digest.cli.stories import stories_table, story_json
+from digest.cli.stories import STORY_COLUMNS, story_cells, story_json
+from digest.cli.tables import show_table
 from digest.db.engine import make_engine, read_scope, session_scope
+from digest.db.light import sa_reader
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
@@ -85,8 +87,8 @@ def demo(app: AppContext, workdir: Path) -> None:
             f"and tagged, {report.count('error') + report.count('gone')} feeds failed"
         )
         with read_scope(engine) as connection:
-            rows = [story_json(s, ruleset.slugs) for s in list_story_listings(connection, limit=20)]
-        app.console.print(stories_table(rows))
+            rows = [story_json(s, ruleset.slugs) for s in list_story_listings(sa_reader(connection), limit=20)]
+        show_table(app, STORY_COLUMNS, story_cells(rows))
         signer = make_signer(settings, engine)
         reader = SAMPLE_READERS[2][0]
         previewed = preview_message(engine, settings, ruleset, signer, reader, datetime.now(UTC))

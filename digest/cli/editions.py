@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from digest.cli.context import AppContext, BadInput, pass_app
-from digest.db.engine import read_scope, session_scope
+from digest.cli.context import AppContext, BadInput, pass_app, session_scope
 from digest.digests.editions import BadEditionName, edition_for, parse_edition
 
 if TYPE_CHECKING:
@@ -66,8 +65,8 @@ def list_(app: AppContext, as_json: bool) -> None:
     """The current editions and every stored one, with their state and deliveries."""
     from digest.digests.edition_list import list_editions_view
 
-    with read_scope(app.engine(orm=False)) as connection:
-        rows = list_editions_view(connection, app.settings, datetime.now(UTC))
+    with app.reading() as reader:
+        rows = list_editions_view(reader, app.settings, datetime.now(UTC))
     for row in rows:
         if as_json:
             click.echo(json.dumps(row))

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import click
 
 from digest import __version__
-from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app
-from digest.db.engine import read_scope, session_scope
+from digest.cli.context import AppContext, BadInput, UserError, counting_progress, pass_app, session_scope
+from digest.cli.tables import show_table
 from digest.feeds.light_store import list_feed_health
 from digest.feeds.views import feed_json
 
@@ -128,19 +128,16 @@ def feeds_export(app: AppContext, out: Path | None) -> None:
 @pass_app
 def feeds_list(app: AppContext, as_json: bool) -> None:
     """Every feed with its health: status, errors, next poll."""
-    with read_scope(app.engine(orm=False)) as connection:
-        rows = list_feed_health(connection)
+    with app.reading() as reader:
+        rows = list_feed_health(reader)
     if as_json:
         click.echo(json.dumps([feed_json(feed, feed.stories) for feed in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("no feeds yet: add one with 'digest feeds add URL'")
         return
-    from rich.table import Table
-
-    table = Table("url", "title", "status", "errors", "last error", "stories", "next poll")
-    for feed in rows:
-        table.add_row(
+    cells = [
+        [
             feed.url,
             feed.title or "",
             feed.status,
@@ -148,8 +145,10 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
             feed.last_error or "",
             str(feed.stories),
             _when(feed.next_poll_at) if feed.status not in ("disabled", "paused") else "-",
-        )
-    app.console.print(table)
+        ]
+        for feed in rows
+    ]
+    show_table(app, ("url", "title", "status", "errors", "last error", "stories", "next poll"), cells)
 
 
 @click.command()

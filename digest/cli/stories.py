@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import read_scope, session_scope
+from digest.cli.context import AppContext, BadInput, UserError, pass_app, session_scope
+from digest.cli.tables import show_table
 from digest.feeds import views
 from digest.feeds.listing_store import StoryListing, list_story_listings
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
-# The ORM and the tagger's editing are imported by "stories tag": "stories list" reads with Core.
+# The ORM and the tagger's editing are imported by "stories tag": "stories list" reads through the
+# database driver itself (AppContext.reading), and needs only the topics' names from the rules file.
 
 
 @click.group()
@@ -31,18 +28,18 @@ def stories() -> None:
 @pass_app
 def stories_list(app: AppContext, topic: str | None, limit: int, as_json: bool) -> None:
     """The newest stories, with their topics and why."""
-    order = app.ruleset().slugs
+    order = tuple(t.slug for t in app.topic_names())
     if topic is not None and topic not in order:
         raise BadInput(f"unknown topic '{topic}': the topics are {', '.join(order)}")
-    with read_scope(app.engine(orm=False)) as connection:
-        rows = [story_json(story, order) for story in list_story_listings(connection, limit=limit, topic=topic)]
+    with app.reading() as reader:
+        rows = [story_json(story, order) for story in list_story_listings(reader, limit=limit, topic=topic)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("no stories yet: add feeds and run 'digest poll'" if topic is None else f"no stories on {topic}")
         return
-    app.console.print(stories_table(rows))
+    show_table(app, STORY_COLUMNS, story_cells(rows))
 
 
 # "-topic" must reach the command as an argument, not be read as an unknown option.
@@ -88,19 +85,22 @@ def story_json(story: StoryListing, order: tuple[str, ...]) -> dict[str, object]
     return views.story_json(story, story.why, order, sources)
 
 
-def stories_table(rows: list[dict[str, object]]) -> Table:
-    from rich.table import Table
+STORY_COLUMNS = ("id", "published", "title", "topics", "source")
 
-    table = Table("id", "published", "title", "topics", "source")
+
+def story_cells(rows: list[dict[str, object]]) -> list[list[str]]:
+    cells = []
     for row in rows:
         sources = row["sources"]
         topics = row["topics"]
         assert isinstance(sources, list) and isinstance(topics, list)
-        table.add_row(
-            str(row["id"]),
-            str(row["published"])[:10],
-            str(row["title"]),
-            ", ".join(topics),
-            ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
+        cells.append(
+            [
+                str(row["id"]),
+                str(row["published"])[:10],
+                str(row["title"]),
+                ", ".join(topics),
+                ", ".join(s["feed_title"] or s["feed_url"] for s in sources),
+            ]
         )
-    return table
+    return cells

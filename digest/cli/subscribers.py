@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from digest.cli.context import AppContext, BadInput, UserError, pass_app
-from digest.db.engine import read_scope, session_scope
+from digest.cli.context import AppContext, BadInput, UserError, pass_app, session_scope
 from digest.subscribers.addresses import InvalidEmail, normalise_email
 
 if TYPE_CHECKING:
@@ -175,11 +174,11 @@ def export(app: AppContext, email: str) -> None:
     from digest.subscribers.export_store import export_person, subscriber_id
 
     address = _address(email)
-    with read_scope(app.engine(orm=False)) as connection:
-        ident = subscriber_id(connection, address)
+    with app.reading() as reader:
+        ident = subscriber_id(reader, address)
         if ident is None:
             raise UserError(f"no subscriber has the address {address}")
-        exported = export_person(connection, ident)
+        exported = export_person(reader, ident)
     click.echo(json.dumps(exported, indent=2, ensure_ascii=False))
 
 

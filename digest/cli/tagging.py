@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from digest.cli.context import AppContext, counting_progress, pass_app
-from digest.db.engine import read_scope
 
 # The tagger, the ORM and rich are imported by the commands that use them ("topics" reads with Core).
 
@@ -85,19 +84,16 @@ def topics(app: AppContext, as_json: bool) -> None:
     """The configured topics and how many stories carry each."""
     from digest.feeds.light_store import count_by_topic
 
-    ruleset = app.ruleset()
-    with read_scope(app.engine(orm=False)) as connection:
-        counts = count_by_topic(connection)
+    names = app.topic_names()
+    with app.reading() as reader:
+        counts = count_by_topic(reader)
     rows = [
-        {"slug": t.slug, "name": t.name, "description": t.description, "stories": counts.get(t.slug, 0)}
-        for t in ruleset.topics
+        {"slug": t.slug, "name": t.name, "description": t.description, "stories": counts.get(t.slug, 0)} for t in names
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    from rich.table import Table
+    from digest.cli.tables import show_table
 
-    table = Table("slug", "name", "stories", "description")
-    for row in rows:
-        table.add_row(str(row["slug"]), str(row["name"]), str(row["stories"]), str(row["description"]))
-    app.console.print(table)
+    cells = [[str(row["slug"]), str(row["name"]), str(row["stories"]), str(row["description"])] for row in rows]
+    show_table(app, ("slug", "name", "stories", "description"), cells)

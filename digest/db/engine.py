@@ -18,30 +18,24 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from digest.failures import OperatorError, describe_error
+from digest.db import urls
+from digest.db.light import SQLITE_BUSY_SECONDS, prepare_sqlite
+from digest.db.urls import DatabaseUnavailable as DatabaseUnavailable  # raised here too: importable here
+from digest.db.urls import make_sqlite_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# How long a SQLite writer waits for the others before giving up; a poll's transactions last
-# milliseconds, so this is only ever reached when something holds a transaction far too long.
-SQLITE_BUSY_SECONDS = 60
 _DEFERRED = "digest_sqlite_deferred"  # execution option: begin a plain (reading) SQLite transaction
-
-
-class DatabaseUnavailable(OperatorError):
-    """The database cannot be reached or opened; the message says which one and why, in words."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,14 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                why = "a file of that name is in the way" if isinstance(exc, FileExistsError) else describe_error(exc)
-                raise DatabaseUnavailable(
-                    f"cannot make the folder {folder} for the SQLite database {parsed.database}: {why}"
-                ) from None
+            make_sqlite_folder(parsed.database)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -75,46 +62,12 @@ def check_connection(engine: Engine) -> None:
 
 def connection_problem(engine: Engine, exc: DBAPIError) -> str:
     """What went wrong connecting, in words; the driver's own text only when nothing better is known."""
-    url = engine.url
-    where = describe_url(url.render_as_string(hide_password=False))
-    text = str(exc.orig)
-    if url.get_backend_name() == "sqlite":
-        folder = Path(url.database or ".").parent
-        return f"cannot open the SQLite database {url.database}: {text} (is the folder {folder} writable?)"
-    server = f"{url.host or 'localhost'}:{url.port or 5432}"
-    missing = re.search(r'database "([^"]+)" does not exist', text)
-    if missing:
-        return f"the database '{missing.group(1)}' does not exist on the server {server}: create it first"
-    role = re.search(r'role "([^"]+)" does not exist', text)
-    if role:
-        return f"the server {server} has no user '{role.group(1)}' (database URL {where})"
-    for pattern, words in _PG_WORDS:
-        if re.search(pattern, text, re.IGNORECASE):
-            return f"cannot connect to the database {where}: {words}"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__
-    return f"cannot connect to the database {where}: {first}"
-
-
-_PG_WORDS = [
-    (r"connection refused", "connection refused (is PostgreSQL running there?)"),
-    (r"could not translate host name|name or service not known|nodename nor servname", "name not found"),
-    (r"timeout expired|timed out", "timed out"),
-    (r"password authentication failed|no password supplied", "password refused"),
-    (r"no pg_hba\.conf entry", "the server does not accept this client (pg_hba.conf)"),
-    (r"no route to host", "host unreachable"),
-]
+    url = engine.url.render_as_string(hide_password=False)
+    return urls.connection_problem(url, str(exc.orig), type(exc.orig).__name__)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The driver must not start transactions on its own (at the first write, silently committing
-    # around some statements): _sqlite_begin starts every one, at the first statement.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web app read while a poll writes; foreign keys are off by default in SQLite.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    prepare_sqlite(dbapi_connection)  # _sqlite_begin starts every transaction, at the first statement
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -207,4 +160,4 @@ def read_scope(engine: Engine) -> Iterator[Connection]:
 
 def describe_url(url: str) -> str:
     """The database URL with any password hidden, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    return urls.describe_url(url)

@@ -9,11 +9,13 @@ PostgreSQL, and later migrations can drop or alter them by name.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import DateTime, TableClause, column, table
+from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import TypeDecorator
+
+from digest.db.times import iso as iso  # where most stores look for them
+from digest.db.times import utcnow as utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,17 +49,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(when: datetime | None) -> str | None:
-    """A stored time for JSON output: ISO 8601 to the second, with its UTC offset."""
-    return when.isoformat(timespec="seconds") if when else None
-
-
-def light_table(name: str, /, **columns: type[TypeEngine[Any]] | TypeEngine[Any]) -> TableClause:
-    """The columns of a table some light reads need, for Core statements without the ORM's models."""
-    return table(name, *(column(key, kind) for key, kind in columns.items()))

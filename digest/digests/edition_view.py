@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from digest.config import Settings
 from digest.db.base import iso
+from digest.db.light import sa_reader
 from digest.digests import edition_store as store
 from digest.digests import review
 from digest.digests.edition_list import DELIVERY_STATES, current_editions, list_editions_view
@@ -24,7 +25,7 @@ __all__ = ["DELIVERY_STATES", "current_editions", "edition_view", "list_view"]
 
 def list_view(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """The current editions (even before anyone opened them) and every stored one, newest first."""
-    return list_editions_view(session.connection(), settings, now)
+    return list_editions_view(sa_reader(session.connection()), settings, now)
 
 
 def edition_view(session: Session, settings: Settings, ruleset: Ruleset, key: str, now: datetime) -> dict[str, Any]:

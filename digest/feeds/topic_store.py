@@ -12,10 +12,11 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
+from digest.db.light import sa_reader
 from digest.feeds import light_store
 from digest.feeds.light_store import CARRIED
 from digest.feeds.models import Story, StoryTopic
@@ -163,7 +164,7 @@ def iter_story_texts(session: Session, batch: int = 1000, *, with_content: bool 
 
 
 def count_by_topic(session: Session) -> dict[str, int]:
-    return light_store.count_by_topic(session.connection())
+    return light_store.count_by_topic(sa_reader(session.connection()))
 
 
 def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
@@ -173,3 +174,14 @@ def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
     for story_id, topic, origin in session.execute(query):
         result.setdefault(story_id, {})[topic] = origin == "pinned"
     return result
+
+
+def texts_version(session: Session) -> tuple[int, int, str]:
+    """What changes whenever a story's text does: how many stories, the newest id, the latest update.
+
+    A new story raises the id, a deleted one lowers the count, an updated one moves updated_at.
+    """
+    count, newest, updated = session.execute(
+        select(func.count(), func.coalesce(func.max(Story.id), 0), func.max(Story.updated_at))
+    ).one()
+    return int(count), int(newest), str(updated)

@@ -1,6 +1,6 @@
 """Stories and feeds as plain JSON-ready dicts: one shape for ``--json`` output and the JSON API.
 
-The command line reads light rows (Core) and the API reads ORM objects; both have the fields named
+The command line reads light rows (digest.db.light) and the API reads ORM objects; both have the fields named
 here, so this module imports neither and each caller hands over the sources in its own way.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from digest.db.types import iso
+from digest.db.times import iso
 
 
 class StoryFields(Protocol):

@@ -1,117 +1,107 @@
-"""The SQL of a person's data export: everything stored about one subscriber, read with Core only.
+"""The SQL of a person's data export: everything stored about one subscriber, in plain SQL.
 
-One export for every place that offers it (the reader's preferences page, the editor console,
-``digest subscribers export``). The command must answer at once, so these reads name their columns
-in light ``table()`` objects instead of loading the ORM and every model; the models stay the
-description of the schema (the migrations make it). Deliveries are the outbox's rows, read here only.
+One export for every place that offers it (the reader's preferences page, the editor console, the
+API, ``digest subscribers export``). The command must answer at once, so this is plain SQL read
+through the drivers themselves (digest.db.light), without importing SQLAlchemy; the web app runs the
+same SQL inside its own transactions. The models stay the description of the schema (the
+migrations make it). Deliveries are the outbox's rows, read here only.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, Text, select
-
-from digest.db.types import UTCDateTime, iso, light_table
+from digest.db.light import Reader, utc
+from digest.db.times import iso
 from digest.subscribers.addresses import salted_hash
 
-_PEOPLE = light_table(
-    "subscribers", id=Integer, email=String, status=String, frequency=String, policy_version=String,
-    created_at=UTCDateTime, confirmed_at=UTCDateTime, unsubscribed_at=UTCDateTime,
-    last_mail_request_at=UTCDateTime,
-)  # fmt: skip
-_TOPICS = light_table("subscriber_topics", subscriber_id=Integer, topic=String)
-_CONSENTS = light_table(
-    "consent_events", id=Integer, subscriber_id=Integer, action=String, method=String, policy_version=String,
-    detail=Text, at=UTCDateTime, client_ip=String, user_agent=String,
-)  # fmt: skip
-_DELIVERIES = light_table(
-    "deliveries", id=Integer, subscriber_id=Integer, edition=String, state=String, story_ids=Text,
-    sent_at=UTCDateTime, attempts=Integer, last_error=Text,
-)  # fmt: skip
-_BOUNCES = light_table(
-    "bounce_events", id=Integer, subscriber_id=Integer, received_at=UTCDateTime, kind=String, source=String,
-    status=String, reason=Text, action=String,
-)  # fmt: skip
-_SUPPRESSIONS = light_table("suppressions", address_hash=String)
-_SECRETS = light_table("app_secrets", name=String, value=String)
+_PERSON = (
+    "SELECT email, status, frequency, policy_version, created_at, confirmed_at, unsubscribed_at, last_mail_request_at"
+    " FROM subscribers WHERE id = ?"
+)
+_CONSENTS = (
+    "SELECT action, method, policy_version, detail, at, client_ip, user_agent"
+    " FROM consent_events WHERE subscriber_id = ? ORDER BY id"
+)
+_DELIVERIES = (
+    "SELECT edition, state, story_ids, sent_at, attempts, last_error"
+    " FROM deliveries WHERE subscriber_id = ? ORDER BY id"
+)
+_BOUNCES = (
+    "SELECT received_at, kind, source, status, reason, action FROM bounce_events WHERE subscriber_id = ? ORDER BY id"
+)
 
 
-def subscriber_id(connection: Connection, email: str) -> int | None:
+def _when(value: datetime | str | None) -> str | None:
+    return iso(utc(value))
+
+
+def subscriber_id(reader: Reader, email: str) -> int | None:
     """The id of the person with this (normalised) address, if there is one."""
-    found = connection.scalar(select(_PEOPLE.c.id).where(_PEOPLE.c.email == email))
+    found = reader.scalar("SELECT id FROM subscribers WHERE email = ?", (email,))
     return int(found) if found is not None else None
 
 
-def export_person(connection: Connection, ident: int) -> dict[str, Any]:
+def export_person(reader: Reader, ident: int) -> dict[str, Any]:
     """Everything stored about one person, for them or for an editor answering their request."""
-    person = connection.execute(select(_PEOPLE).where(_PEOPLE.c.id == ident)).one()
-    topics = connection.scalars(select(_TOPICS.c.topic).where(_TOPICS.c.subscriber_id == ident))
-    consents = connection.execute(
-        select(_CONSENTS).where(_CONSENTS.c.subscriber_id == ident).order_by(_CONSENTS.c.id)
-    ).all()
-    deliveries = connection.execute(
-        select(_DELIVERIES).where(_DELIVERIES.c.subscriber_id == ident).order_by(_DELIVERIES.c.id)
-    ).all()
-    bounces = connection.execute(
-        select(_BOUNCES).where(_BOUNCES.c.subscriber_id == ident).order_by(_BOUNCES.c.id)
-    ).all()
+    email, status, frequency, policy, created, confirmed, unsubscribed, notified = reader.rows(_PERSON, (ident,))[0]
+    topics = [
+        topic for (topic,) in reader.rows("SELECT topic FROM subscriber_topics WHERE subscriber_id = ?", (ident,))
+    ]
     return {
-        "email": person.email,
-        "status": person.status,
+        "email": email,
+        "status": status,
         "topics": sorted(topics),
-        "frequency": person.frequency,
-        "policy_version_agreed": person.policy_version,
-        "created_at": iso(person.created_at),
-        "confirmed_at": iso(person.confirmed_at),
-        "unsubscribed_at": iso(person.unsubscribed_at),
-        "last_confirmation_or_notice_sent_at": iso(person.last_mail_request_at),
+        "frequency": frequency,
+        "policy_version_agreed": policy,
+        "created_at": _when(created),
+        "confirmed_at": _when(confirmed),
+        "unsubscribed_at": _when(unsubscribed),
+        "last_confirmation_or_notice_sent_at": _when(notified),
         "consent_events": [
             {
-                "action": event.action,
-                "method": event.method,
-                "policy_version": event.policy_version,
-                "detail": event.detail,
-                "at": iso(event.at),
-                **({"client_ip": event.client_ip} if event.client_ip else {}),
-                **({"user_agent": event.user_agent} if event.user_agent else {}),
+                "action": action,
+                "method": method,
+                "policy_version": version,
+                "detail": detail,
+                "at": _when(at),
+                **({"client_ip": client_ip} if client_ip else {}),
+                **({"user_agent": user_agent} if user_agent else {}),
             }
-            for event in consents
+            for action, method, version, detail, at, client_ip, user_agent in reader.rows(_CONSENTS, (ident,))
         ],
         "deliveries": [
             {
-                "edition": d.edition,
-                "state": d.state,
-                "stories": json.loads(d.story_ids),
-                "sent_at": iso(d.sent_at),
-                "attempts": d.attempts,
-                **({"last_error": d.last_error} if d.last_error else {}),
+                "edition": edition,
+                "state": state,
+                "stories": json.loads(story_ids),
+                "sent_at": _when(sent_at),
+                "attempts": attempts,
+                **({"last_error": last_error} if last_error else {}),
             }
-            for d in deliveries
+            for edition, state, story_ids, sent_at, attempts, last_error in reader.rows(_DELIVERIES, (ident,))
         ],
         # What came back for their messages (the originals are not repeated here).
         "bounces": [
             {
-                "received_at": iso(b.received_at),
-                "kind": b.kind,
-                "source": b.source,
-                "status": b.status,
-                "reason": b.reason,
-                "action": b.action,
+                "received_at": _when(received_at),
+                "kind": kind,
+                "source": source,
+                "status": bounce_status,
+                "reason": reason,
+                "action": action,
             }
-            for b in bounces
+            for received_at, kind, source, bounce_status, reason, action in reader.rows(_BOUNCES, (ident,))
         ],
-        "suppressed": _is_suppressed(connection, person.email),
+        "suppressed": _is_suppressed(reader, email),
     }
 
 
-def _is_suppressed(connection: Connection, email: str) -> bool:
-    salt = connection.scalar(select(_SECRETS.c.value).where(_SECRETS.c.name == "suppression_salt"))
+def _is_suppressed(reader: Reader, email: str) -> bool:
+    salt = reader.scalar("SELECT value FROM app_secrets WHERE name = 'suppression_salt'")
     if salt is None:  # made with the first suppression: without it, nobody is suppressed yet
         return False
     hashed = salted_hash(salt.encode(), email)
-    return (
-        connection.scalar(select(_SUPPRESSIONS.c.address_hash).where(_SUPPRESSIONS.c.address_hash == hashed))
-        is not None
-    )
+    return reader.scalar("SELECT 1 FROM suppressions WHERE address_hash = ?", (hashed,)) is not None

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from digest.db.light import sa_reader
 from digest.subscribers import store
 from digest.subscribers.addresses import InvalidEmail, normalise_email, salted_hash
 from digest.subscribers.export_store import export_person
@@ -36,7 +37,7 @@ def is_suppressed(session: Session, email: str) -> bool:
 def export_subscriber(session: Session, subscriber: Subscriber) -> dict[str, Any]:
     """Everything stored about one person, for them or for an editor answering their request."""
     session.flush()  # the export reads the tables themselves: changes made in this session first
-    return export_person(session.connection(), subscriber.id)
+    return export_person(sa_reader(session.connection()), subscriber.id)
 
 
 def erase_subscriber(session: Session, subscriber: Subscriber, now: datetime) -> None:

@@ -11,7 +11,6 @@ the rule.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,9 @@ from typing import Any
 from digest.failures import OperatorError
 from digest.tagging.index import PhraseIndex
 from digest.tagging.phrases import Phrase, make_phrase
+from digest.tagging.topic_names import SLUG
 
 FIELDS = ("title", "summary", "content")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class RulesError(OperatorError):

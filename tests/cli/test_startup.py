@@ -6,17 +6,23 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import pytest
+from sqlalchemy import Engine
 
 from digest.cli.main import COMMANDS, cli
+from digest.config import Settings
+from digest.tagging.rules import Ruleset
+from tests.digests.helpers import ingest, rss, subscribe
 
 # Loaded only by the commands that need them: the web app, migrations, password hashing, the feed
-# fetcher and parser, the renderer, the scheduler.
+# fetcher and parser, the renderer, the scheduler; and SQLAlchemy and pydantic, since the light
+# commands read through the database driver itself and the settings are plain dataclasses.
 HEAVY = ["fastapi", "starlette", "uvicorn", "alembic", "argon2", "httpx", "feedparser", "jinja2", "css_inline",
-         "nh3", "apscheduler", "itsdangerous", "mako"]  # fmt: skip
+         "nh3", "apscheduler", "itsdangerous", "mako", "sqlalchemy", "pydantic", "pydantic_core"]  # fmt: skip
 
 # Runs the real console entry point in a fresh interpreter, then reports which modules it loaded.
 PROBE = """
@@ -31,9 +37,21 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 """
 
 
-# Nor do they load the ORM and the models: they read with Core statements (digest.db.engine.read_scope).
-ORM = ["sqlalchemy.orm", "digest.feeds.models", "digest.subscribers.models", "digest.mail.models",
-       "digest.digests.edition_models", "digest.tagging.tagger", "digest.subscribers.signup"]  # fmt: skip
+# Nor the modules that bring them or cost as much: the engine and the models, and the compiled rules
+# (the topic commands read only the topics' names from the rules file).
+ORM = ["digest.db.engine", "digest.db.types", "digest.feeds.models", "digest.subscribers.models",
+       "digest.mail.models", "digest.digests.edition_models", "digest.tagging.tagger", "digest.tagging.rules",
+       "digest.subscribers.signup"]  # fmt: skip
+
+
+@pytest.fixture
+def newsroom(database_url: str, engine: Engine, ruleset: Ruleset, settings: Settings) -> str:
+    """A database with a story on two topics, its feed and a reader, so every command has rows to show."""
+    now = datetime.now(UTC)
+    headline = ("Court fines deepfake app maker", "https://wire.example/1", "A deepfake nudify app was fined.")
+    ingest(engine, ruleset, rss(headline), now)
+    subscribe(engine, settings, "reader@example.org", ["deepfakes"], "weekly", now, ruleset)
+    return database_url
 
 
 def loaded_by(args: list[str], cwd: Path, database_url: str) -> tuple[int, set[str]]:
@@ -62,21 +80,25 @@ def modules_of(args: list[str], cwd: Path, database_url: str) -> tuple[int, set[
         ["--help"],
         ["feeds", "list"],
         ["feeds", "list", "--json"],
+        ["subscribers", "export", "reader@example.org"],
         ["subscribers", "export", "nobody@example.org"],
+        ["topics"],
         ["topics", "--json"],
+        ["stories", "list"],
         ["stories", "list", "--json"],
+        ["editions", "list"],
         ["editions", "list", "--json"],
     ],
     ids=" ".join,
 )
-def test_light_commands_load_no_heavy_library(args: list[str], database_url: str, tmp_path: Path) -> None:
-    code, loaded = modules_of(args, tmp_path, database_url)
+def test_light_commands_load_no_heavy_library(args: list[str], newsroom: str, tmp_path: Path) -> None:
+    code, loaded = modules_of(args, tmp_path, newsroom)
     modules = {name.split(".")[0] for name in loaded}
-    assert code in (0, None, 1), code  # 1: export of an address nobody has, said in one line
+    assert code in ((1,) if "nobody@example.org" in args else (0, None)), code  # 1: an address nobody has
     assert sorted(modules & set(HEAVY)) == []
     assert sorted(loaded & set(ORM)) == []
-    if "list" not in args or "--json" in args:
-        assert "rich" not in modules  # only tables and progress bars need it
+    # Tables are drawn by rich only at a terminal; here the output is a pipe.
+    assert "rich" not in modules
 
 
 def test_help_loads_neither_the_database_nor_the_settings(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ overlap must merge their stories instead of failing on the unique keys.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -36,7 +37,9 @@ OWN = 5  # entries 5..9 are each feed's own
 # `feeds.allow_private_networks` is on, the commands need it; before that setting exists it is left
 # out, because an unknown setting stops every command.
 PRIVATE_NETWORKS_ENV = (
-    {"DIGEST_FEEDS__ALLOW_PRIVATE_NETWORKS": "true"} if "allow_private_networks" in FeedSettings.model_fields else {}
+    {"DIGEST_FEEDS__ALLOW_PRIVATE_NETWORKS": "true"}
+    if "allow_private_networks" in {f.name for f in dataclasses.fields(FeedSettings)}
+    else {}
 )
 
 
