@@ -185,3 +185,15 @@ def texts_version(session: Session) -> tuple[int, int, str]:
         select(func.count(), func.coalesce(func.max(Story.id), 0), func.max(Story.updated_at))
     ).one()
     return int(count), int(newest), str(updated)
+
+
+def texts_of(session: Session, story_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Story id -> (headline, summary) of these stories."""
+    ids = list(story_ids)
+    texts = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Story.id, Story.title, Story.summary_text).where(Story.id.in_(ids[start : start + _CHUNK]))
+        )
+        texts.update({row[0]: (row[1], row[2]) for row in rows})
+    return texts
