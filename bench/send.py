@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import multiprocessing
 import os
 import resource
 import secrets
@@ -27,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from digest.db.engine import make_engine, session_scope
 from digest.db.migrate import upgrade
 from digest.digests.build import plan_edition
 from digest.digests.deliver import deliver_queued
+from digest.digests.preview import preview_message
 from digest.feeds import entry_store, store
 from digest.feeds.parse import parse_feed
 from digest.feeds.retag import tag_and_save
@@ -50,6 +49,7 @@ from digest.subscribers.models import Subscriber, SubscriberTopic
 from digest.tagging.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
+PLAIN_SIZE = 8_400  # the bare loop's message as first measured: 400 short lines
 SINK = """
 import asyncio, sys
 from aiosmtpd.controller import Controller
@@ -78,7 +78,7 @@ def smtp_sink_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def postfix_sink() -> Iterator[int]:
+def postfix_sink() -> Iterator[tuple[int, int]]:
     binary = smtp_sink_binary()
     if binary is None:
         sys.exit("smtp-sink is not installed: apt-get install postfix (or run with --sink aiosmtpd)")
@@ -96,28 +96,28 @@ def postfix_sink() -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield port
+        yield port, sink.pid
     finally:
         sink.terminate()
         sink.wait(timeout=10)
 
 
 @contextlib.contextmanager
-def aiosmtpd_sink() -> Iterator[int]:
+def aiosmtpd_sink() -> Iterator[tuple[int, int]]:
     port = free_port()
     sink = subprocess.Popen(
         [sys.executable, "-c", SINK, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
     try:
-        yield port
+        yield port, sink.pid
     finally:
         assert sink.stdin is not None
         sink.stdin.close()
         sink.wait(timeout=10)
 
 
-def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
+def populate(settings: Settings, subscribers: int, now: datetime) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     ruleset = load_rules(ROOT / "config" / "topics.toml")
@@ -158,42 +158,76 @@ def populate(settings: Settings, subscribers: int, now: datetime) -> list[str]:
                 [{"subscriber_id": i, "topic": t} for i in ids for t in combos[i % len(combos)]],
             )
     engine.dispose()
-    return [f"reader{i}@example.org" for i in range(1, subscribers + 1)]
+
+
+SAMPLER = """
+import os, sys, time
+from pathlib import Path
+root, sink = int(sys.argv[1]), int(sys.argv[2])
+leave_out = {sink, os.getpid()}
+peak_rss = peak_pss = 0
+def tree():
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found = {root}
+    while True:
+        more = {p for p, parent in parents.items() if parent in found and p not in found and p not in leave_out}
+        if not more:
+            return found
+        found |= more
+sys.stdout.write("ready\\n"); sys.stdout.flush()
+os.set_blocking(sys.stdin.fileno(), False)
+while not sys.stdin.buffer.read():
+    rss = pss = 0
+    for pid in tree():
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                name, _, value = line.partition(":")
+                if name == "Rss":
+                    rss += int(value.split()[0]) * 1024
+                elif name == "Pss":
+                    pss += int(value.split()[0]) * 1024
+        except (OSError, ValueError):
+            pass
+    peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+    time.sleep(0.05)
+print(peak_rss, peak_pss)
+"""
 
 
 class TreeMemory:
-    """Peak memory of this process and its sender processes together, sampled every 50 ms
-    (``ru_maxrss`` gives only the largest single process): resident pages summed over the processes,
-    which counts the interpreter and libraries they share once per process, and the proportional
-    share (PSS), which counts every page once."""
+    """Peak memory of this process and everything it started for the run (sender processes,
+    multiprocessing's helpers; not the SMTP sink), sampled every 50 ms by a process of its own, so
+    the sampling takes no turn in the sending process (``ru_maxrss`` gives only the largest single
+    process): resident pages summed over the processes, which counts the interpreter and libraries
+    they share once per process, and the proportional share (PSS), which counts every page once.
+    The sampler is waited for only after the run's CPU time is taken, so its own is not counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: int) -> None:
+        self.sink = sink
         self.rss = self.pss = 0
-        self.cpu = 0.0  # seconds the sampling itself took (reading /proc), left out of the run's CPU
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sample, daemon=True)
 
     def __enter__(self) -> TreeMemory:
-        self.thread.start()
+        self.sampler = subprocess.Popen(
+            [sys.executable, "-c", SAMPLER, str(os.getpid()), str(self.sink)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.sampler.stdout is not None and self.sampler.stdout.readline().strip() == b"ready"
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
+        pass
 
-    def sample(self) -> None:
-        while not self.stop.is_set():
-            rss = pss = 0
-            for pid in [os.getpid(), *(child.pid for child in multiprocessing.active_children())]:
-                with contextlib.suppress(OSError, ValueError):
-                    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                        name, _, value = line.partition(":")
-                        if name in ("Rss", "Pss"):
-                            kib = int(value.split()[0]) * 1024
-                            rss, pss = (rss + kib, pss) if name == "Rss" else (rss, pss + kib)
-            self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
-            self.cpu = time.thread_time()
-            self.stop.wait(0.05)
+    def peak(self) -> None:
+        """Stop sampling and read the peaks."""
+        out, _ = self.sampler.communicate(b"stop")
+        self.rss, self.pss = (int(n) for n in out.split())
 
 
 def cpu_seconds() -> float:
@@ -213,13 +247,13 @@ class DigestRun:
     pss: int  # the same, each shared page counted once
 
 
-def run_digest(settings: Settings, now: datetime) -> DigestRun:
+def run_digest(settings: Settings, now: datetime, sink: int) -> DigestRun:
     """One timed digest run from an empty outbox."""
     engine = make_engine(settings.database_url)
     with engine.begin() as conn:
         conn.execute(delete(Delivery))
     ruleset = load_rules(ROOT / "config" / "topics.toml")
-    with TreeMemory() as memory:
+    with TreeMemory(sink) as memory:
         cpu = cpu_seconds()
         started = time.perf_counter()
         plan = plan_edition(engine, settings, ruleset, now)
@@ -227,26 +261,43 @@ def run_digest(settings: Settings, now: datetime) -> DigestRun:
         report = deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds() - cpu
-    cpu -= memory.cpu
+    memory.peak()
     engine.dispose()
     if report.sent != plan.queued or report.failed:
         sys.exit(f"benchmark run went wrong: queued {plan.queued}, sent {report.sent}, failed {report.failed}")
     return DigestRun(report.sent, plan.empty, planned, elapsed, cpu, memory.rss, memory.pss)
 
 
-def run_baseline(port: int, readers: list[str]) -> tuple[float, float]:
-    """Seconds (wall clock, CPU) for a bare smtplib loop over one connection to push one pre-built
-    message per reader."""
-    sample = (
+def digest_size(settings: Settings, now: datetime, subscribers: int, sample: int = 40) -> int:
+    """The mean size of the digests this run will send, from previews of readers spread over all."""
+    engine = make_engine(settings.database_url)
+    ruleset = load_rules(ROOT / "config" / "topics.toml")
+    signer = make_signer(settings, engine)
+    sizes = []
+    for i in range(1, subscribers + 1, max(1, subscribers // sample)):
+        preview = preview_message(engine, settings, ruleset, signer, f"reader{i}@example.org", now)
+        assert preview is not None
+        sizes.append(len(preview.message.as_bytes()))
+    engine.dispose()
+    return sum(sizes) // len(sizes)
+
+
+def run_baseline(port: int, count: int, size: int) -> tuple[float, float]:
+    """Seconds (wall clock, CPU) for a bare smtplib loop over one connection to push ``count``
+    pre-built messages of ``size`` bytes, one per reader."""
+    head = (
         "From: Digest <digest@localhost>\r\nTo: {to}\r\nSubject: Digest\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "A line of a digest.\r\n" * 400
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
     )
-    messages = [sample.format(to=reader).encode() for reader in readers]
+    line = "A line of a digest.\r\n"
+    body = line * max(1, (size - len(head)) // len(line))
+    # A thousand different messages, used in turn: a million pre-built copies would not fit in memory.
+    messages = [(head + body).format(to=f"reader{i}@example.org").encode() for i in range(1, min(count, 1000) + 1)]
     cpu = cpu_seconds()
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
-        for reader, message in zip(readers, messages, strict=True):
-            smtp.sendmail("digest@localhost", [reader], message)
+        for i in range(count):
+            smtp.sendmail("digest@localhost", [f"reader{i + 1}@example.org"], messages[i % len(messages)])
     return time.perf_counter() - started, cpu_seconds() - cpu
 
 
@@ -272,19 +323,25 @@ def main() -> None:
             secret_key="bench",
             delivery=DeliverySettings(connections=args.connections, sender_processes=args.processes),
         )
-        readers = populate(settings, args.subscribers, now)
+        populate(settings, args.subscribers, now)
+        size = digest_size(settings, now, args.subscribers)
         print(f"send: {args.subscribers:,} subscribers, {settings.delivery.connections} SMTP connections")
         for name in chosen:
-            with sinks[name]() as port:
+            with sinks[name]() as (port, pid):
                 run_settings = settings.model_copy(update={"mail_url": f"smtp://127.0.0.1:{port}"})
-                run = run_digest(run_settings, now)
-                baseline, baseline_cpu = run_baseline(port, readers[: run.sent])
-            sent, rate, cpu = run.sent, f"{run.sent / run.elapsed:9,.0f}", f"{baseline_cpu / run.cpu:.2f}"
-            print(f"  sink {name}: {sent:,} digests ({run.empty:,} subscribers had nothing new)")
-            plain = f"{sent / baseline:9,.0f}"
-            print(f"    bare smtplib, one connection, pre-built  {plain} messages/s, CPU {baseline_cpu:.1f} s")
-            print(f"    digest send (plan {run.planned:.1f} s + deliver)   {rate} digests/s,  CPU {run.cpu:.1f} s")
-            print(f"    ratio digest / bare smtplib             {baseline / run.elapsed:9.2f}   (CPU time: {cpu})")
+                run = run_digest(run_settings, now, pid)
+                baselines = {n: run_baseline(port, run.sent, n) for n in (PLAIN_SIZE, size)}
+            print(f"  sink {name}: {run.sent:,} digests of {size / 1000:.1f} kB on average", end="")
+            print(f" ({run.empty:,} subscribers had nothing new)")
+            rate = f"{run.sent / run.elapsed:9,.0f}"
+            print(f"    digest send (plan {run.planned:.1f} s + deliver)       {rate} digests/s,  CPU {run.cpu:.1f} s")
+            for n, (seconds, cpu) in baselines.items():
+                plain = f"{run.sent / seconds:9,.0f}"
+                print(
+                    f"    bare smtplib, one connection, {n / 1000:4.1f} kB messages {plain} messages/s, CPU {cpu:.1f} s"
+                )
+                print(f"      ratio digest / bare smtplib                 {seconds / run.elapsed:9.2f}", end="")
+                print(f"   (CPU time: {cpu / run.cpu:.2f})")
             memory = f"{run.rss / 2**20:,.0f} MiB resident ({run.pss / 2**20:,.0f} MiB counting shared pages once)"
             print(f"    peak memory, parent and sender processes together: {memory}")
             print(f"    load average {os.getloadavg()[0]:.1f} (on a shared machine the wall clock waits for cores)")
