@@ -135,7 +135,9 @@ def prepare_batch(
         batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
     if cancelled or empty or narrowed or archived:
         with writer_turn(engine), session_scope(engine) as session:
-            for edition, group_name, story_ids in archived:
+            # In one order in every sender process: two processes recording the same new groups in
+            # different orders deadlock on the archive's unique index on PostgreSQL.
+            for edition, group_name, story_ids in sorted(archived):
                 archive_store.record_issue(session, edition, group_name, story_ids, now)
             for delivery_id in cancelled:
                 outbox.mark_cancelled(session, delivery_id, now)
