@@ -161,9 +161,10 @@ def poll(app: AppContext, all_feeds: bool) -> None:
 
     if not app.verbose:
         # Each failure is printed below for people; the same line in the log would say it twice.
-        refresh_log = logging.getLogger("digest.feeds.refresh")
-        click.get_current_context().call_on_close(lambda level=refresh_log.level: refresh_log.setLevel(level))
-        refresh_log.setLevel(logging.ERROR)
+        for name in ("digest.feeds.refresh", "digest.feeds.outcomes"):
+            feed_log = logging.getLogger(name)
+            click.get_current_context().call_on_close(lambda log=feed_log, level=feed_log.level: log.setLevel(level))
+            feed_log.setLevel(logging.ERROR)
     engine = app.engine()
     settings = app.settings
     app.ruleset()  # a broken rules file stops the poll before anything is fetched
