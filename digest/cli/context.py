@@ -104,11 +104,27 @@ class AppContext:
         return self._engine
 
     def ruleset(self) -> Ruleset:
+        """The rules, with the learned layer beside them when its weights file exists."""
+        from dataclasses import replace
+
+        from digest.tagging.learned import load_model
         from digest.tagging.rules import load_rules
 
         if self._ruleset is None:
-            self._ruleset = load_rules(self.topics_path())
+            ruleset = load_rules(self.topics_path())
+            learned = self.learned_path()
+            if learned is not None and learned.exists():
+                ruleset = replace(ruleset, learned=load_model(learned))
+            self._ruleset = ruleset
         return self._ruleset
+
+    def learned_path(self) -> Path | None:
+        """Where the learned layer's weights are read and written; None when it is turned off."""
+        return project_path(self.settings.learned_file) if self.settings.learned_file else None
+
+    def forget_ruleset(self) -> None:
+        """Read the rules and weights again at the next ruleset() (they were just rewritten)."""
+        self._ruleset = None
 
     def topic_names(self) -> tuple[TopicName, ...]:
         """The topics' slugs, names and descriptions, without compiling the rules (light commands)."""
@@ -117,10 +133,7 @@ class AppContext:
         return read_topic_names(self.topics_path())
 
     def topics_path(self) -> Path:
-        path = Path(self.settings.topics_file)
-        if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
-            path = PROJECT / path  # run from another folder: the project's own rules
-        return path
+        return project_path(self.settings.topics_file)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -135,6 +148,14 @@ def session_scope(bind: Engine | Connection, *, read_only: bool = False) -> Iter
 
     with scope(bind, read_only=read_only) as session:
         yield session
+
+
+def project_path(name: str) -> Path:
+    """A configured file: as given, or, run from another folder, the project's own."""
+    path = Path(name)
+    if not path.is_absolute() and not path.exists() and (PROJECT / path).exists():
+        return PROJECT / path
+    return path
 
 
 class DigestGroup(click.Group):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from digest.cli.context import AppContext, counting_progress, pass_app
+from digest.cli.context import AppContext, BadInput, counting_progress, pass_app, project_path
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from digest.tagging.rules import Ruleset
+
+EXAMPLES = "config/tagging-examples.jsonl"  # the labelled stories shipped with the project
 
 # The tagger, the ORM and rich are imported by the commands that use them ("topics" reads with Core).
 
@@ -57,13 +65,27 @@ def _read_item(line: str) -> dict[str, Any]:
 
 
 @click.command()
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="First retrain the learned layer from the labelled stories and every editor's pin, and write its weights.",
+)
+@click.option(
+    "--examples",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=EXAMPLES,
+    show_default=True,
+    help="The labelled stories --learn trains on (JSON lines: title, summary, topics).",
+)
 @pass_app
-def retag(app: AppContext) -> None:
+def retag(app: AppContext, learn: bool, examples: Path) -> None:
     """Tag every stored story again with the current rules; editors' decisions are kept."""
     from digest.feeds.retag import retag_stories
 
     ruleset = app.ruleset()
     engine = app.engine()
+    if learn:
+        ruleset = _learn(app, engine, ruleset, project_path(str(examples)))
     with counting_progress(app.console, "tagging") as progress:
         task = progress.add_task("", total=None)
         report = retag_stories(
@@ -72,9 +94,27 @@ def retag(app: AppContext) -> None:
             total=lambda n: progress.update(task, total=n),
             advance=lambda n: progress.advance(task, n),
         )
-    click.echo(f"retagged {report.stories} stories with {ruleset.source}: {report.changed} changed")
+    layer = " and the learned layer" if ruleset.learned is not None else ""
+    click.echo(f"retagged {report.stories} stories with {ruleset.source}{layer}: {report.changed} changed")
     for topic in sorted(set(report.gained) | set(report.lost)):
         click.echo(f"  {topic}: +{report.gained[topic]} gained, -{report.lost[topic]} lost")
+
+
+def _learn(app: AppContext, engine: Engine, ruleset: Ruleset, examples: Path) -> Ruleset:
+    from digest.feeds.learning import learn_from_pins, read_examples_file
+
+    weights = app.learned_path()
+    if weights is None:
+        raise BadInput('the learned layer is turned off (learned_file = ""): set learned_file to use --learn')
+    labelled = read_examples_file(examples)
+    with app.console.status("training the learned layer"):
+        learned = learn_from_pins(engine, ruleset, labelled, weights)
+    click.echo(
+        f"learned from {learned.examples} labelled stories and {learned.pins} editors' decisions; "
+        f"weights written to {weights}"
+    )
+    app.forget_ruleset()
+    return learned.ruleset
 
 
 @click.command()

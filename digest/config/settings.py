@@ -57,6 +57,9 @@ class Settings(Section):
     base_url: str = "http://localhost:8000"
     # The editors' topics and tagging rules (see the file's own comments).
     topics_file: str = "config/topics.toml"
+    # The learned layer's weights beside the rules (`digest retag --learn` writes them); "" or a
+    # missing file: the rules alone decide.
+    learned_file: str = "config/learned.json"
     # file:///path/to/outbox (one .eml per message) or smtp://user:password@host:port (smtps:// for TLS)
     mail_url: str = setting("file://var/outbox", check=supported_mail)
     # Signs every link in mail. Unset: a random key made for this installation and kept in the database.

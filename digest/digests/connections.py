@@ -1,20 +1,19 @@
-"""One SMTP connection's share of a send: take built messages from a queue, hand each over, send it,
-record the outcome.
+"""One sending process's SMTP connections, driven from one thread in rounds: each round takes one
+built message per connection, hands them all over in one transaction (recording the messages the
+round before sent), then sends them.
 
-Each connection writes once per message: the transaction that hands the next row over (stamps it
-just before its message leaves, so an unsubscribe committed earlier cancels it) also records the
-previous message as sent. A crash therefore leaves at most one row per connection stamped and not
-recorded, as before, with half the write transactions; the process's connections commit their
-steps together (``bookkeeping``). The last message's outcome is written as soon as the queue runs
-dry, so nothing waits for a message that may not come.
+One thread rather than a thread per connection: building a copy and speaking SMTP are both Python
+work, and threads would only take turns for the interpreter lock, paying for every hand-off. Each
+connection has at most one message out and not recorded, so a crash still repeats at most one
+message per connection (``bookkeeping``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,13 +22,12 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope, writer_turn
-from digest.digests.bookkeeping import Bookkeeper, Sent, Step
+from digest.digests.bookkeeping import Bookkeeper, Sent
 from digest.mail import outbox
 from digest.mail.transports import DeliveryError, FileOutbox, SmtpTransport
 from digest.subscribers import store as subscribers
 
 log = logging.getLogger(__name__)
-IDLE_POLL = 0.05  # seconds a connection waits for work before looking at the stop flags again
 
 
 @dataclass(slots=True)
@@ -78,97 +76,81 @@ class RateLimit:
 
 
 @dataclass(slots=True)
-class Work:
-    """What the connections of one process share: the queue of built messages and when to stop."""
-
-    items: queue.Queue[Outgoing]
-    stop: threading.Event | None  # shutdown: finish the message in hand, give the rest back
-    done: threading.Event = field(default_factory=threading.Event)  # no more messages will be queued
-    failed: threading.Event = field(default_factory=threading.Event)  # a connection stopped on an error
-    errors: list[BaseException] = field(default_factory=list)
-
-    def stopping(self) -> bool:
-        return self.failed.is_set() or (self.stop is not None and self.stop.is_set())
-
-
-def run_connection(
-    engine: Engine,
-    settings: Settings,
-    open_connection: Callable[[], FileOutbox | SmtpTransport],
-    work: Work,
-    books: Bookkeeper,
-    limit: RateLimit,
-    clock: Callable[[], datetime],
-    on_outcome: Callable[[str], None],
-) -> None:
-    """Send queued messages over one connection until the queue is done (or the send stops)."""
+class _Link:
     transport: FileOutbox | SmtpTransport | None = None
-    sent: Outgoing | None = None  # went out; recorded with the next hand-over, or when idle
-    try:
-        while True:
-            try:
-                item = work.items.get_nowait() if sent is not None else work.items.get(timeout=IDLE_POLL)
-            except queue.Empty:
-                if sent is not None:
-                    books.write(Step(_sent(sent)))
-                    on_outcome("sent")
-                    sent = None
-                elif work.done.is_set() or work.stopping():
-                    return
-                continue
-            stopping = work.stopping()
-            if not stopping:
-                limit.wait()
-            handed = books.write(Step(_sent(sent), item.delivery_id, give_back=stopping))
-            if sent is not None:
-                on_outcome("sent")
-                sent = None
-            if not handed:
+    sent: Outgoing | None = None  # went out; recorded with the next round's hand-over
+
+
+class Connections:
+    """``count`` connections of one process, opened when first used and sending in rounds."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        count: int,
+        open_connection: Callable[[], FileOutbox | SmtpTransport],
+        books: Bookkeeper,
+        limit: RateLimit,
+        clock: Callable[[], datetime],
+        on_outcome: Callable[[str], None],
+    ) -> None:
+        self.engine, self.settings, self.books, self.limit = engine, settings, books, limit
+        self.open_connection, self.clock, self.on_outcome = open_connection, clock, on_outcome
+        self.links = [_Link() for _ in range(max(1, count))]
+
+    def send_round(self, waiting: deque[Outgoing]) -> None:
+        """Send the next message of ``waiting`` on each connection (fewer when fewer are left)."""
+        take = [waiting.popleft() for _ in range(min(len(self.links), len(waiting)))]
+        for _ in take:
+            self.limit.wait()
+        handed = self._record([i.delivery_id for i in take], [])
+        for link, item in zip(self.links, take, strict=False):
+            if item.delivery_id not in handed:
                 continue  # cancelled: counted from the database at the end, with those never claimed
-            if transport is None:
-                transport = open_connection()
+            if link.transport is None:
+                link.transport = self.open_connection()
             try:
-                transport.send_raw(item.envelope_sender, item.recipient, item.data)
+                link.transport.send_raw(item.envelope_sender, item.recipient, item.data)
             except DeliveryError as exc:
-                on_outcome(_record_failure(engine, settings, item, exc, clock()))
+                self.on_outcome(self._record_failure(item, exc))
                 continue
-            sent = item
-    except BaseException as exc:  # the sending process reports it; this connection's rows stay claimed
-        work.errors.append(exc)
-        work.failed.set()
-    finally:
-        if transport is not None:
-            transport.close()
+            link.sent = item
 
-
-def release_queued(engine: Engine, items: queue.Queue[Outgoing], also: list[int], now: datetime) -> None:
-    """Give back every message still queued, and the rows ``also`` (the send stopped): the next run
-    takes them."""
-    ids = list(also)
-    while True:
+    def finish(self, give_back: list[int]) -> None:
+        """Record what went out last and release ``give_back`` unsent, then close the connections."""
         try:
-            ids.append(items.get_nowait().delivery_id)
-        except queue.Empty:
-            break
-    if ids:
-        with writer_turn(engine), session_scope(engine) as session:
-            for delivery_id in ids:
-                outbox.release(session, delivery_id, now)
+            self._record([], give_back)
+        finally:
+            self.close()
 
+    def close(self) -> None:
+        for link in self.links:
+            if link.transport is not None:
+                link.transport.close()
+                link.transport = None
 
-def _sent(item: Outgoing | None) -> Sent | None:
-    return None if item is None else Sent(item.delivery_id, item.subscriber_id, item.message_id, item.had_failures)
+    def _record(self, hand_over: list[int], give_back: list[int]) -> set[int]:
+        sent = [link.sent for link in self.links if link.sent is not None]
+        handed = self.books.write(
+            [Sent(i.delivery_id, i.subscriber_id, i.message_id, i.had_failures) for i in sent], hand_over, give_back
+        )
+        for link in self.links:
+            if link.sent is not None:
+                link.sent = None
+                self.on_outcome("sent")
+        return handed
 
-
-def _record_failure(engine: Engine, settings: Settings, item: Outgoing, exc: DeliveryError, now: datetime) -> str:
-    attempts = item.attempts + 1
-    with writer_turn(engine), session_scope(engine) as session:
-        if exc.permanent or attempts >= settings.delivery.max_attempts:
-            outbox.mark_failed(session, item.delivery_id, str(exc), now)
-            subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
-            log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
-            return "failed"
-        delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
-        outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay)
-    log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
-    return "retrying"
+    def _record_failure(self, item: Outgoing, exc: DeliveryError) -> str:
+        settings, now = self.settings, self.clock()
+        attempts = item.attempts + 1
+        with writer_turn(self.engine), session_scope(self.engine) as session:
+            if exc.permanent or attempts >= settings.delivery.max_attempts:
+                outbox.mark_failed(session, item.delivery_id, str(exc), now)
+                subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
+                log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
+                return "failed"
+            delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
+            outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay)
+        log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
+        return "retrying"

@@ -14,53 +14,27 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from digest.config import Settings
-from digest.db.engine import session_scope, writer_turn
-from digest.digests import archive_store, edition_store, review
-from digest.digests.archive_paths import group_key
+from digest.db.engine import session_scope
+from digest.digests.batches import CLAIM_BATCH, Known, SendLayout, prepare_batch
 from digest.digests.bookkeeping import Bookkeeper
-from digest.digests.connections import (
-    IDLE_POLL,
-    DeliveryReport,
-    Outgoing,
-    RateLimit,
-    Work,
-    release_queued,
-    run_connection,
-)
-from digest.digests.editions import Desk
-from digest.digests.render import Rendered, digest_bytes, message_id, render_digest
-from digest.digests.select import Candidate, load_by_ids, regroup
-from digest.digests.threads import earliest_needed, with_earlier
-from digest.events.view import ThreadStory, thread_stories
+from digest.digests.connections import Connections, DeliveryReport, Outgoing, RateLimit
 from digest.mail import outbox
 from digest.mail.return_path import ReturnPath
 from digest.mail.transports import FileOutbox, SmtpTransport, open_transport
-from digest.subscribers import recipient_store
-from digest.subscribers.links import links_for
 from digest.subscribers.tokens import LinkSigner
 from digest.tagging.rules import Ruleset
 
 log = logging.getLogger(__name__)
-CLAIM_BATCH = 200
 PROCESSES_FROM = 1000  # below this many waiting messages one process sends them all
-
-
-@dataclass(frozen=True, slots=True)
-class SendLayout:
-    """What sending needs of the topics: their names and section order (cheap to hand to a process)."""
-
-    names: dict[str, str]
-    group_order: tuple[str, ...]
 
 
 def deliver_queued(
@@ -100,8 +74,7 @@ def deliver_queued(
     if processes > 1:
         from digest.digests.senders import send_in_processes  # multiprocessing only when it is used
 
-        offset = clock() - _utcnow()
-        report = send_in_processes(settings, layout, signer, processes, worker, stop, on_message, offset)
+        report = send_in_processes(engine, settings, layout, signer, processes, worker, stop, on_message, clock)
     else:
         report = send_claimed(
             engine,
@@ -141,17 +114,11 @@ def send_claimed(
     stop: threading.Event | None = None,
     on_message: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
-    """One process's share: claim and build batches until none is due, while ``connections``
-    connections send what is built (the next batch is built while the last one goes out)."""
+    """One process's share: claim and build batches until none is due, sending each over
+    ``connections`` connections in rounds (the next batch is claimed when this one is nearly out,
+    so a sender never holds rows that other senders, idle, could be sending)."""
     report = DeliveryReport()
-    renderings: dict[tuple[object, ...], Rendered] = {}
-    stories: dict[int, Candidate] = {}
-    story_threads: dict[str, list[ThreadStory]] = {}  # the threads of those stories
-    # A few messages ready per connection: the next batch is claimed only when this one is nearly
-    # out, so a sender never holds rows that other senders, idle, could be sending.
-    work = Work(queue.Queue(maxsize=2 * connections), stop)
-    limit = RateLimit(per_second)
-    books = Bookkeeper(engine, worker, clock)
+    known = Known()
     return_path = ReturnPath(settings.mail.bounce_address, settings.mail.from_address, signer.keys)
 
     def on_outcome(outcome: str) -> None:
@@ -162,138 +129,29 @@ def send_claimed(
     def open_connection() -> FileOutbox | SmtpTransport:
         return open_transport(settings.mail_url, settings.delivery.smtp_timeout_seconds)
 
-    threads = [
-        threading.Thread(
-            target=run_connection,
-            args=(engine, settings, open_connection, work, books, limit, clock, on_outcome),
-            name=f"digest-smtp-{i}",
-        )
-        for i in range(connections)
-    ]
-    for thread in threads:
-        thread.start()
-    unqueued: list[int] = []
+    books = Bookkeeper(engine, worker, clock)
+    links = Connections(engine, settings, connections, open_connection, books, RateLimit(per_second), clock, on_outcome)
+    waiting: deque[Outgoing] = deque()
+    claiming = True
     try:
-        while not work.stopping():
-            batch = _prepare_batch(
-                engine, settings, layout, signer, return_path, worker, renderings, (stories, story_threads), clock
-            )
-            if batch is None:
+        while not (stop is not None and stop.is_set()):
+            if claiming and len(waiting) < connections:
+                batch = prepare_batch(engine, settings, layout, signer, return_path, worker, known, clock)
+                claiming = batch is not None
+                waiting.extend(batch or ())
+            if not waiting:
                 break
-            for n, item in enumerate(batch):
-                if not _put(work, item):
-                    unqueued = [i.delivery_id for i in batch[n:]]
-                    break
+            links.send_round(waiting)
     except BaseException:
-        work.failed.set()  # the connections give their messages back instead of sending them
-        raise
-    finally:
-        work.done.set()
-        for thread in threads:
-            thread.join()
+        links.close()  # what went out and is not recorded is sent again after the claim timeout
         books.close()
-        release_queued(engine, work.items, unqueued, clock())
-    if work.errors:
-        raise work.errors[0]
+        raise
+    try:
+        links.finish([item.delivery_id for item in waiting])  # the send stopped: the rest is given back
+    finally:
+        books.close()
     return report
-
-
-def _put(work: Work, item: Outgoing) -> bool:
-    """Queue a message for the connections; False when the send stops first."""
-    while not work.stopping():
-        try:
-            work.items.put(item, timeout=IDLE_POLL)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _prepare_batch(
-    engine: Engine,
-    settings: Settings,
-    layout: SendLayout,
-    signer: LinkSigner,
-    return_path: ReturnPath,
-    worker: str,
-    renderings: dict[tuple[object, ...], Rendered],
-    known: tuple[dict[int, Candidate], dict[str, list[ThreadStory]]],
-    clock: Callable[[], datetime],
-) -> list[Outgoing] | None:
-    """Claim the next rows and build their messages; None when nothing is due. ``known``: the stories
-    and their threads read by earlier batches of this run.
-
-    Only the claim and the few rows that will not be sent are written; the messages are built
-    outside any write transaction, so other senders' hand-overs never wait for them."""
-    stories, threads = known
-    now = clock()
-    with writer_turn(engine), session_scope(engine) as session:
-        claimed = outbox.claim(session, worker, now, CLAIM_BATCH, review.held_editions(session))
-    if not claimed:
-        return None
-    with session_scope(engine, read_only=True) as session:
-        # Read once per batch: editors' changes made while an edition is sending reach the rest of it.
-        desks: dict[str, Desk] = {e: review.desk_of(session, e) for e in {c.edition for c in claimed}}
-        people = recipient_store.recipients_by_ids(session, {c.subscriber_id for c in claimed})
-        missing = {i for c in claimed for i in c.story_ids} - stories.keys()
-        if missing:
-            stories.update(load_by_ids(session, missing))
-            threads.update(thread_stories(session, missing))
-        selections = {}
-        for row in claimed:
-            person = people.get(row.subscriber_id)
-            if person is not None:
-                chosen = [stories[i] for i in row.story_ids if i in stories]
-                selections[row.id] = regroup(
-                    layout.group_order, chosen, person.topic_slugs, desks[row.edition].excluded
-                )
-        # Only readers of items that continue a thread need their earlier digests read.
-        oldest = min(filter(None, (earliest_needed(s, threads) for s in selections.values())), default=None)
-        got = edition_store.received(session, list(people), oldest) if oldest else {}
-    batch = []
-    cancelled: list[int] = []
-    empty: list[int] = []
-    narrowed: list[tuple[int, tuple[int, ...]]] = []
-    archived: list[tuple[str, str, tuple[int, ...]]] = []  # what each new rendering carried, for the archive
-    for row in claimed:
-        person = people.get(row.subscriber_id)
-        if person is None or person.status != "confirmed":
-            cancelled.append(row.id)
-            continue
-        desk = desks[row.edition]
-        selection = selections[row.id]
-        if desk.excluded and set(selection.story_ids) != set(row.story_ids):
-            if not selection.count and not settings.digest.send_empty:
-                empty.append(row.id)  # every story of it was excluded
-                continue
-            narrowed.append((row.id, selection.story_ids))
-        selection = with_earlier(selection, threads, got.get(person.id, ()))
-        key = (tuple(person.topic_slugs), person.frequency, row.edition, selection, desk.version)
-        rendered = renderings.get(key)
-        if rendered is None:
-            rendered = renderings[key] = render_digest(
-                settings, layout.names, selection, person.topic_slugs, person.frequency, row.edition, desk
-            )
-            if selection.count:
-                archived.append((row.edition, group_key(person.topic_slugs, layout.group_order), selection.story_ids))
-        links = links_for(settings, signer, person, confirm=False)
-        data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key)
-        ident = message_id(settings, row.edition, person.link_key)
-        failures = person.failed_deliveries > 0
-        sender = return_path.for_delivery(row.id)
-        batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))
-    if cancelled or empty or narrowed or archived:
-        with writer_turn(engine), session_scope(engine) as session:
-            for edition, group, story_ids in archived:
-                archive_store.record_issue(session, edition, group, story_ids, now)
-            for delivery_id in cancelled:
-                outbox.mark_cancelled(session, delivery_id, now)
-            for delivery_id in empty:
-                outbox.mark_empty(session, delivery_id, now)
-            for delivery_id, story_ids in narrowed:
-                edition_store.set_delivered_stories(session, delivery_id, story_ids)
-    return batch

@@ -10,7 +10,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -213,16 +214,30 @@ def set_delivered_stories(session: Session, delivery_id: int, story_ids: Sequenc
 
 
 def readers_by_group(session: Session, frequency: str) -> Counter[tuple[str, ...]]:
-    """Confirmed readers of this frequency per topic group (their exact choice of topics)."""
-    query = (
-        select(SubscriberTopic.subscriber_id, SubscriberTopic.topic)
+    """Confirmed readers of this frequency per topic group (their exact choice of topics).
+
+    The database joins each reader's topics into one string and counts the readers per string, so
+    only one row per distinct group comes back, however many readers there are.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        joined = func.string_agg(
+            SubscriberTopic.topic, aggregate_order_by(literal_column("' '"), SubscriberTopic.topic)
+        )
+    else:
+        # SQLite before 3.44 cannot order group_concat; the order it happens to use is undone below.
+        joined = func.group_concat(SubscriberTopic.topic, " ")
+    per_reader = (
+        select(joined.label("topics"))
         .join(Subscriber, Subscriber.id == SubscriberTopic.subscriber_id)
         .where(Subscriber.status == "confirmed", Subscriber.frequency == frequency)
+        .group_by(SubscriberTopic.subscriber_id)
+        .subquery()
     )
-    chosen: dict[int, list[str]] = {}
-    for subscriber_id, topic in session.execute(query):
-        chosen.setdefault(subscriber_id, []).append(topic)
-    return Counter(tuple(sorted(topics)) for topics in chosen.values())
+    counted = select(per_reader.c.topics, func.count()).group_by(per_reader.c.topics)
+    groups: Counter[tuple[str, ...]] = Counter()
+    for topics, readers in session.execute(counted):
+        groups[tuple(sorted(topics.split(" ")))] += readers
+    return groups
 
 
 def history(session: Session, subscriber_id: int, limit: int = 100) -> list[Delivery]:

@@ -159,14 +159,22 @@ def archive_url(settings: Settings, edition: str, chosen: list[str], topic_names
     return settings.base_url.rstrip("/") + archive_path(edition, group_key(chosen, topic_names))
 
 
-def digest_bytes(settings: Settings, rendered: Rendered, to: str, links: Links, edition: str, link_key: str) -> bytes:
-    """A subscriber's copy, ready to send: their links in both parts and in List-Unsubscribe."""
+def digest_bytes(
+    settings: Settings,
+    rendered: Rendered,
+    to: str,
+    links: Links,
+    edition: str,
+    link_key: str,
+    ident: str | None = None,
+) -> bytes:
+    """A subscriber's copy, ready to send: their links in both parts and in List-Unsubscribe
+    (``ident``: its Message-ID, when the caller has made it already)."""
     if not to.isascii():  # an internationalised address needs the email package's header handling
         return digest_message(settings, rendered, to, links, edition, link_key).as_bytes()
     values = {PREFERENCES: links.preferences, UNSUBSCRIBE: links.unsubscribe}
-    return rendered.template.render(
-        to, message_id(settings, edition, link_key), rendered.text_body, rendered.html_body, values
-    )
+    ident = ident or message_id(settings, edition, link_key)
+    return rendered.template.render(to, ident, rendered.text_body, rendered.html_body, values)
 
 
 def digest_message(

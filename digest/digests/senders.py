@@ -22,10 +22,13 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.sharedctypes import Synchronized
 
+from sqlalchemy import Engine
+
 from digest.config import Settings
 from digest.db.engine import make_engine
+from digest.digests.batches import SendLayout
 from digest.digests.connections import DeliveryReport
-from digest.digests.deliver import SendLayout, send_claimed
+from digest.digests.deliver import send_claimed
 from digest.subscribers.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ def shares(total: int, parts: int) -> list[int]:
 
 
 def send_in_processes(
+    engine: Engine,
     settings: Settings,
     layout: SendLayout,
     signer: LinkSigner,
@@ -50,54 +54,113 @@ def send_in_processes(
     worker: str,
     stop: threading.Event | None,
     on_message: Callable[[str], None] | None,
-    offset: timedelta = timedelta(0),
+    clock: Callable[[], datetime],
 ) -> DeliveryReport:
-    """Run ``processes`` senders until nothing is due; their outcomes are added up as they come."""
+    """Send with ``processes`` senders, this process being the first: it starts the others, sends its
+    own share, and adds up their outcomes as they come (between its own messages, then until they
+    are done). One interpreter fewer to start and to hold in memory than a parent that only waits."""
     context = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads and connections
     events: Queue[tuple[str, object]] = context.Queue()
     halt: Synchronized[int] = context.Value("b", 0, lock=False)
     connections = shares(settings.delivery.connections, processes)
     rate = settings.delivery.messages_per_second / len(connections)
+    offset = clock() - datetime.now(UTC)  # digest send --now: the others keep this process's clock
     children = [
         context.Process(
             target=_sender_main,
             args=(settings, layout, signer, n, rate, f"{worker}/{i}", events, halt, os.getpid(), offset),
             name=f"digest-sender-{i}",
         )
-        for i, n in enumerate(connections)
+        for i, n in enumerate(connections[1:], start=1)
     ]
     for child in children:
         child.start()
-    report, errors, running = DeliveryReport(), [], len(children)
+    report = DeliveryReport()
+    tally = _Tally(report, on_message, events, len(children))
+    # This process starts its share once the others can take theirs: else, while they start, it
+    # would claim batch after batch that they could have sent.
+    while tally.starting and any(child.is_alive() for child in children):
+        tally.collect(wait=0.2)
+
+    def on_own(outcome: str) -> None:
+        tally.add(outcome)
+        if stop is not None and stop.is_set():
+            halt.value = 1
+        tally.collect(wait=0.0)
+
     try:
-        while running:
+        send_claimed(
+            engine,
+            settings,
+            layout,
+            signer,
+            connections=connections[0],
+            per_second=rate,
+            worker=f"{worker}/0",
+            clock=clock,
+            stop=stop,
+            on_message=on_own,
+        )
+        while tally.running:
             if stop is not None and stop.is_set():
                 halt.value = 1
-            try:
-                kind, payload = events.get(timeout=0.2)
-            except queue.Empty:
-                if not any(child.is_alive() for child in children):
-                    errors.append("a sender process ended without reporting")
-                    break
-                continue
-            if kind == "outcomes":
-                assert isinstance(payload, dict)
-                for outcome, count in payload.items():
-                    for _ in range(count):
-                        report.add(outcome)
-                        if on_message:
-                            on_message(outcome)
-            else:
-                running -= 1
-                if kind == "error":
-                    errors.append(str(payload))
+            if not tally.collect(wait=0.2) and not any(child.is_alive() for child in children):
+                tally.errors.append("a sender process ended without reporting")
+                break
     finally:
         halt.value = 1  # a flag, not an Event: setting an Event can block on a waiter that died
         for child in children:
             child.join(timeout=60)
-    if errors:
-        raise SenderFailed("; ".join(errors))
+    if tally.errors:
+        raise SenderFailed("; ".join(tally.errors))
     return report
+
+
+class _Tally:
+    """The other sender processes' outcomes, added to this process's report as they arrive."""
+
+    def __init__(
+        self,
+        report: DeliveryReport,
+        on_message: Callable[[str], None] | None,
+        events: Queue[tuple[str, object]],
+        running: int,
+    ) -> None:
+        self.report, self.on_message, self.events, self.running = report, on_message, events, running
+        self.errors: list[str] = []
+        self.starting = running  # processes not ready to send yet
+        self.looked = time.monotonic()
+
+    def add(self, outcome: str) -> None:
+        self.report.add(outcome)
+        if self.on_message:
+            self.on_message(outcome)
+
+    def collect(self, wait: float) -> bool:
+        """Take the reports waiting (with ``wait``: block that long for the first); False when none
+        came. Without waiting, looks only every ``FLUSH_EVERY`` seconds: a look is a system call."""
+        if not wait and time.monotonic() - self.looked < FLUSH_EVERY:
+            return False
+        self.looked = time.monotonic()
+        came = False
+        while self.running:
+            try:
+                kind, payload = self.events.get(timeout=wait) if wait and not came else self.events.get_nowait()
+            except queue.Empty:
+                break
+            came = True
+            if kind == "ready":
+                self.starting -= 1
+            elif kind == "outcomes":
+                assert isinstance(payload, dict)
+                for outcome, count in payload.items():
+                    for _ in range(count):
+                        self.add(outcome)
+            else:
+                self.running -= 1
+                if kind == "error":
+                    self.errors.append(str(payload))
+        return came
 
 
 def _sender_main(
@@ -142,6 +205,7 @@ def _sender_main(
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     engine = make_engine(settings.database_url)
+    events.put(("ready", None))
     try:
         send_claimed(
             engine,

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, starmap
 
 _FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f-]*")
 # Starts at a digit, so the engine can skip ahead to the next one; "A380" and "v2" are left out by a
-# look at the character before (cheaper than a look-behind tried at every position).
-_NUMBER = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
+# look back from the first digit (cheaper there than a look-behind tried at every position).
+_NUMBER = re.compile(r"(\d(?<![\w.]\d)[\d,]*(?:\.\d+)?)\s*(million|billion|bn|[mk]\b)?", re.IGNORECASE)
 _MULTIPLIERS = {"million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "k": 1e3}
 # Words that carry no event in them; kept short on purpose: rare words are discounted by IDF anyway.
 _STOPWORD_TEXT = """
@@ -39,19 +39,29 @@ class StoryFeatures:
     names: frozenset[str]
     # Amounts and counts of at least 100 ("380m", "210000"), so "$380M" and "$380 million" agree.
     numbers: frozenset[str]
-    # Adjacent word pairs, for the phrases two reports share.
-    phrases: frozenset[str]
+    # The words in reading order, for the phrases two reports share (see shared_phrases): only the
+    # reasons of a decision need those, so they are not made for every story.
+    sequence: tuple[str, ...]
 
 
 @lru_cache(maxsize=1 << 17)
-def _word(raw: str) -> tuple[str, bool] | None:
-    """A token as compared (folded, stemmed) and whether it was capitalised; None for stopwords.
-    Cached: news reuses a small vocabulary, so most tokens are looked up, not worked out."""
-    raw = raw.strip("'-")
-    low = stem(raw.lower())
-    if not low or low in STOPWORDS:
-        return None
-    return low, raw[0].isupper()
+def _compared(raw: str) -> str:
+    """A token as compared (folded, stemmed), or "" for a stopword. Cached: news reuses a small
+    vocabulary, so most tokens are looked up, not worked out."""
+    low = stem(raw.strip("'-").lower())
+    return "" if low in STOPWORDS else low
+
+
+# The same token as a capitalised word or as a lower-case one ("" when it is not), so that a story's
+# candidate names come from two lookups per token instead of a loop in Python.
+@lru_cache(maxsize=1 << 17)
+def _capitalised(raw: str) -> str:
+    return _compared(raw) if raw[0].isupper() else ""
+
+
+@lru_cache(maxsize=1 << 17)
+def _lower(raw: str) -> str:
+    return "" if raw[0].isupper() else _compared(raw)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -78,58 +88,70 @@ european american english internet
 NOT_NAMES = frozenset(stem(w) for w in _NOT_NAMES_TEXT.split())
 
 
-def _numbers(text: str) -> set[str]:
-    found = set()
-    for match in _NUMBER.finditer(text):
-        before = text[match.start() - 1] if match.start() else " "
-        if before.isalnum() or before in "._":
-            continue
-        digits, unit = match.group(1).replace(",", ""), (match.group(2) or "").lower()
-        try:
-            value = float(digits) * _MULTIPLIERS.get(unit, 1.0)
-        except ValueError:
-            continue
-        # Years and small counts ("3 hospitals", "2023") recur across unrelated stories.
-        if value < 100 or (1900 <= value <= 2100 and not unit):
-            continue
-        found.add(f"{value:.4g}")
-    return found
+def _numbers(text: str) -> frozenset[str]:
+    found = set(starmap(_amount, _NUMBER.findall(text)))
+    found.discard("")
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1 << 14)
+def _amount(digits: str, unit: str) -> str:
+    """A number as compared ("380m" and "380 million": "3.8e+08"), or "" when it is too common to tell
+    stories apart."""
+    unit = unit.lower()
+    try:
+        value = float(digits.replace(",", "")) * _MULTIPLIERS.get(unit, 1.0)
+    except ValueError:
+        return ""
+    # Years and small counts ("3 hospitals", "2023") recur across unrelated stories.
+    if value < 100 or (1900 <= value <= 2100 and not unit):
+        return ""
+    return f"{value:.4g}"
 
 
 def extract_features(title: str, summary: str) -> StoryFeatures:
     """The features of one story's headline and summary."""
-    title, summary = title.translate(_FOLD), summary.translate(_FOLD)
-    words: list[str] = []
-    capitalised: set[str] = set()
-    lower: set[str] = set()
-    for raw in _WORD.findall(title + " . " + summary):
-        word = _word(raw)
-        if word is None:
-            continue
-        words.append(word[0])
-        (capitalised if word[1] else lower).add(word[0])
+    text = title + " " + summary
+    if not text.isascii():  # most headlines are plain ASCII: nothing to fold
+        text = text.translate(_FOLD)
+    # The " . " keeps the headline's last word and the summary's first from making a phrase.
+    tokens = _WORD.findall(text[: len(title)] + " . " + text[len(title) + 1 :])
+    sequence = tuple(filter(None, map(_compared, tokens)))
     # Which capitalised words are names is decided against the whole window (see grouping), because
     # one headline cannot tell "Hackers" at its start from "Ascot" at its start.
-    names = capitalised - lower - NOT_NAMES
-    phrases = {f"{a} {b}" for a, b in pairwise(words)}
-    return StoryFeatures(
-        frozenset(words), frozenset(names), frozenset(_numbers(title + " " + summary)), frozenset(phrases)
-    )
+    unique = set(tokens)
+    names = set(map(_capitalised, unique))
+    names.difference_update(map(_lower, unique))
+    names.discard("")
+    return StoryFeatures(frozenset(sequence), frozenset(names - NOT_NAMES), _numbers(text), sequence)
+
+
+def shared_phrases(a: StoryFeatures, b: StoryFeatures) -> list[str]:
+    """The adjacent word pairs two stories share, in alphabetical order."""
+    # Pairs of words sort as their joined text would: a space sorts before any character of a word.
+    shared = set(pairwise(a.sequence)).intersection(pairwise(b.sequence))
+    return [f"{x} {y}" for x, y in sorted(shared)]
+
+
+_CACHE_FORMAT = "1"
+
+
+def dump_features(features: StoryFeatures) -> str:
+    """The features as one line of text, for keeping them with a grouped story (see load_features)."""
+    parts = (" ".join(features.sequence), " ".join(sorted(features.names)), " ".join(sorted(features.numbers)))
+    return "\t".join((_CACHE_FORMAT, *parts))
+
+
+def load_features(text: str | None) -> StoryFeatures | None:
+    """Features kept by dump_features; None when there are none or they were made by another version
+    of extract_features (the story's features are then extracted again)."""
+    parts = text.split("\t") if text else ()
+    if len(parts) != 4 or parts[0] != _CACHE_FORMAT:
+        return None
+    sequence = tuple(parts[1].split())
+    return StoryFeatures(frozenset(sequence), frozenset(parts[2].split()), frozenset(parts[3].split()), sequence)
 
 
 def idf_weights(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:
     """Smoothed inverse document frequency of each word."""
     return {word: math.log((1 + documents) / (1 + df)) + 1.0 for word, df in document_frequency.items()}
-
-
-def weighted(words: Iterable[str], idf: Mapping[str, float], default: float) -> dict[str, float]:
-    """A unit-length TF-IDF vector of a set of words (each word counted once)."""
-    vector = {w: idf.get(w, default) for w in words}
-    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-    return {w: v / norm for w, v in vector.items()}
-
-
-def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(v * b.get(w, 0.0) for w, v in a.items())

@@ -16,17 +16,30 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from itertools import chain
+from operator import attrgetter
 
 from digest.events.features import StoryFeatures, extract_features, idf_weights
 from digest.events.places import BACKGROUND
-from digest.events.scoring import DEFAULT_PARAMS, Indexed, Params, Story, event_score, reason, thread_score
+from digest.events.scoring import (
+    DEFAULT_PARAMS,
+    Indexed,
+    Params,
+    Story,
+    Weights,
+    event_score,
+    prepare,
+    reason,
+    thread_score,
+)
+
+_DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +62,8 @@ class Assignment:
     why: list[dict[str, object]] = field(default_factory=list)
 
 
-class _Seen(list[Indexed]):
-    """The stories grouped so far, in the order they were added, with the latest publication time
-    up to each position (never decreasing, so the start of a time window is found by bisection)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.latest: list[float] = []
-
-    def first_within(self, moment: datetime, days: float) -> int:
-        return bisect_left(self.latest, (moment - timedelta(days=days)).timestamp())
-
-
 class _Groups:
-    """Union-find over event and thread keys, so merging two groups is cheap and order-free."""
+    """Union-find over thread keys, so merging two threads is cheap and order-free."""
 
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
@@ -113,152 +114,182 @@ def group_stories(
 
 
 def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
-    everything = [k.story for k in known] + list(stories)
-    features = {id(k.story): k.features or extract_features(k.story.title, k.story.summary) for k in known}
-    features.update((id(s), extract_features(s.title, s.summary)) for s in stories)
-    frequency = Counter(chain.from_iterable(f.words for f in features.values()))
-    capitalised = Counter(chain.from_iterable(f.names for f in features.values()))
-    # A name is a word the window writes with a capital letter nearly every time it appears.
-    plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
-    # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such names
-    # anchor an event or a thread.
-    limit = max(params.anchor_min, min(params.anchor_share * len(features), params.anchor_max))
-    plain |= {w for w, n in capitalised.items() if n > limit}
-    total = max(len(everything), 1)
-    idf = idf_weights(frequency, total)
-    unseen = idf_weights({"": 0}, total)[""]
-    common = max(50, int(params.common_share * total))
-    too_common = frozenset(w for w, n in frequency.items() if n > common)
-
-    events, threads = _Groups(), _Groups()
-    index: dict[str, list[int]] = defaultdict(list)
-    names_index: dict[str, list[int]] = defaultdict(list)
-    done = _Seen()
-    thread_of_event: dict[str, str] = {}
-    members: dict[str, list[Indexed]] = defaultdict(list)
-
-    # A story more than event_days older than every new one can only be found as a thread's earlier
-    # event, by its names: most of a 30-day window needs no place in the (much larger) word index.
-    words_from = min((s.published for s in stories), default=None)
-    words_from = words_from - timedelta(days=params.event_days) if words_from else None
-
-    def add(item: Indexed) -> None:
-        position = len(done)
-        done.append(item)
-        moment = item.story.published.timestamp()
-        done.latest.append(max(moment, done.latest[-1]) if done.latest else moment)
-        if words_from is None or item.story.published >= words_from:
-            for word in item.features.words - too_common:
-                index[word].append(position)
-        for name in item.anchors - too_common:
-            names_index[name].append(position)
-
-    def indexed(story: Story) -> Indexed:
-        f = features[id(story)]
-        anchors = f.names if f.names.isdisjoint(plain) else f.names - plain
-        return Indexed(story, f, anchors, idf, unseen, subjects=anchors - BACKGROUND, background=params.background)
-
-    for earlier in sorted(known, key=lambda k: k.story.published):
-        story, event, thread = earlier.story, earlier.event, earlier.thread
-        item = indexed(story)
-        item.event = event
-        thread_of_event[event] = thread
-        add(item)
-        members[event].append(item)
+    # Sorted by their times as floats: comparing those is much cheaper than comparing datetimes.
+    moments = [k.story.published.timestamp() for k in known]
+    order = sorted(range(len(known)), key=moments.__getitem__)
+    known, moments = [known[i] for i in order], [moments[i] for i in order]
+    old = [k.features or extract_features(k.story.title, k.story.summary) for k in known]
+    window = _Window(old, stories, params)
+    window.add_known(known, old, moments)
 
     results: dict[int, Assignment] = {}
-    for position, story in sorted(enumerate(stories), key=lambda p: (p[1].published, p[0])):
-        item = indexed(story)
+    for position in sorted(range(len(stories)), key=lambda p: (window.fresh[p].moment, p)):
+        story, item = stories[position], window.prepare(window.fresh[position])
         why: list[dict[str, object]] = []
-        match = _closest_event(item, done, index, params, members, events)
+        match = window.closest_event(item)
         if match is not None and match[0] >= params.event_threshold:
             score, other = match
-            item.event = events.find(other.event)
+            item.event = other.event
             why.append(reason("same event", other, item, score))
         else:
             item.event = "e:" + story.key
-            thread_of_event[item.event] = "t:" + story.key
-            link = _best(item, done, names_index, params, params.thread_days, thread_score)
+            window.thread_of_event[item.event] = "t:" + story.key
+            link = window.closest_thread(item)
             if link is not None and link[0] >= params.thread_threshold:
                 score, other = link
-                threads.union(thread_of_event[item.event], thread_of_event[events.find(other.event)])
+                window.threads.union(window.thread_of_event[item.event], window.thread_of_event[other.event])
                 why.append(reason("same thread", other, item, score))
-        add(item)
-        members[item.event].append(item)
+        window.add(item)
         results[position] = Assignment(story.key, item.event, "", why)
     for assignment in results.values():
-        assignment.event = events.find(assignment.event)
-        assignment.thread = threads.find(thread_of_event[assignment.event])
+        assignment.thread = window.threads.find(window.thread_of_event[assignment.event])
     return [results[i] for i in range(len(stories))]
 
 
-def _closest_event(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    members: dict[str, list[Indexed]],
-    events: _Groups,
-) -> tuple[float, Indexed] | None:
-    """The event whose stories are on average most similar to ``item`` (average link), with its
-    story most like ``item``; one similar story alone does not pull a different event in."""
-    window = timedelta(days=params.event_days)
-    best: tuple[float, Indexed] | None = None
-    seen: set[str] = set()
-    for _, other in _candidates(item, done, index, params, params.event_days, event_score):
-        event = events.find(other.event)
-        if event in seen:
-            continue
-        seen.add(event)
-        near = [m for m in members[event][-8:] if abs(item.story.published - m.story.published) <= window]
-        scores = [event_score(item, m, params) for m in near] or [0.0]
-        value = sum(scores) / len(scores)
-        if best is None or value > best[0]:
-            best = (value, near[scores.index(max(scores))] if near else other)
-    return best
+class _Window:
+    """The stories grouped so far, in the order they were added, with what finds them: an inverted
+    index of their rare words (for events) and one of their specific names (for threads)."""
 
+    def __init__(self, old: list[StoryFeatures], stories: Sequence[Story], params: Params) -> None:
+        self.params = params
+        new = [extract_features(s.title, s.summary) for s in stories]
+        features = old + new
+        frequency = Counter(chain.from_iterable(map(attrgetter("words"), features)))
+        capitalised = Counter(chain.from_iterable(map(attrgetter("names"), features)))
+        # A name is a word the window writes with a capital letter nearly every time it appears.
+        plain = {w for w, n in capitalised.items() if n < 0.8 * frequency[w]}
+        # ... and is specific when few stories carry it ("Clorox", not "AI" or "China"): only such
+        # names anchor an event or a thread.
+        limit = max(params.anchor_min, min(params.anchor_share * len(features), params.anchor_max))
+        plain |= {w for w, n in capitalised.items() if n > limit}
+        self.plain = frozenset(plain)
+        total = max(len(features), 1)
+        idf = idf_weights(frequency, total)
+        scaled = {w: idf[w] * (params.background if w in BACKGROUND else 1) for w in capitalised}
+        self.weights = Weights(idf, {w: v * v for w, v in idf.items()}, {w: v * v for w, v in scaled.items()})
+        common = max(50, int(params.common_share * total))
+        too_common = frozenset(w for w, n in frequency.items() if n > common)
+        self.fresh = [
+            Indexed(s, f, self.anchors(f), s.published.timestamp()) for s, f in zip(stories, new, strict=True)
+        ]
+        # Only new stories look for candidates, and only by their own words and names: the window's
+        # other words need no postings (in a poll of a few new stories, that is nearly all of them).
+        self.wanted_words = frozenset[str]().union(*(f.words for f in new)) - too_common
+        self.wanted_names = frozenset[str]().union(*(i.anchors for i in self.fresh)) - too_common
+        # A story more than event_days older than every new one can only be found as a thread's
+        # earlier event, by its names: most of a 30-day window needs no place in the word index.
+        first = min((i.moment for i in self.fresh), default=math.inf)
+        self.words_from = first - params.event_days * _DAY
 
-def _best(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    days: float,
-    score: Callable[[Indexed, Indexed, Params], float],
-) -> tuple[float, Indexed] | None:
-    """The most similar earlier story within ``days``, among those sharing a rare word with ``item``."""
-    found = _candidates(item, done, index, params, days, score)
-    return found[0] if found else None
+        self.done: list[Indexed] = []
+        # The latest publication up to each position: never decreasing, so the start of a time
+        # window is found by bisection.
+        self.latest: list[float] = []
+        self.words: dict[str, list[int]] = defaultdict(list)
+        self.names: dict[str, list[int]] = defaultdict(list)
+        self.members: dict[str, list[Indexed]] = defaultdict(list)
+        # An event is never merged into another here (editors do that, see decisions): only threads are.
+        self.threads = _Groups()
+        self.thread_of_event: dict[str, str] = {}
 
+    def anchors(self, features: StoryFeatures) -> frozenset[str]:
+        names = features.names
+        return names if names.isdisjoint(self.plain) else names - self.plain
 
-def _candidates(
-    item: Indexed,
-    done: _Seen,
-    index: dict[str, list[int]],
-    params: Params,
-    days: float,
-    score: Callable[[Indexed, Indexed, Params], float],
-) -> list[tuple[float, Indexed]]:
-    """Earlier stories within ``days`` that share a rare word with ``item``, most similar first."""
-    window = timedelta(days=days)
-    partial: dict[int, float] = defaultdict(float)
-    # Postings are in the order stories were added, so the part before the window is skipped whole.
-    start = done.first_within(item.story.published, days)
-    for word, weight in (item.names if score is thread_score else item.vector).items():
-        postings = index.get(word)
-        if not postings:
-            continue
-        for position in postings[bisect_left(postings, start) if start else 0 :]:
-            partial[position] += weight
-    found = []
-    best = (
-        partial
-        if len(partial) <= params.candidates
-        else heapq.nlargest(params.candidates, partial, partial.__getitem__)
-    )
-    for position in best:
-        other = done[position]
-        if abs(item.story.published - other.story.published) <= window:
-            found.append((score(item, other, params), other))
-    found.sort(key=lambda f: -f[0])
-    return found
+    def add_known(self, known: Sequence[Known], features: Sequence[StoryFeatures], moments: list[float]) -> None:
+        """Take in the window's grouped stories, oldest first, before any new one."""
+        items = [
+            Indexed(k.story, f, self.anchors(f), m, k.event) for k, f, m in zip(known, features, moments, strict=True)
+        ]
+        self.done.extend(items)
+        self.latest.extend(moments)
+        self.thread_of_event.update((k.event, k.thread) for k in known)
+        words, wanted = self.words, self.wanted_words
+        recent = bisect_left(moments, self.words_from)
+        for position in range(recent, len(items)):
+            item = items[position]
+            for word in item.features.words & wanted:
+                words[word].append(position)
+            # An older story is never within event_days of a new one: its event needs no list of it.
+            self.members[item.event].append(item)
+        names, wanted = self.names, self.wanted_names
+        for position, item in enumerate(items):
+            for name in item.anchors & wanted:
+                names[name].append(position)
+
+    def prepare(self, item: Indexed) -> Indexed:
+        return prepare(item, self.weights, BACKGROUND)
+
+    def add(self, item: Indexed) -> None:
+        position = len(self.done)
+        self.done.append(item)
+        self.latest.append(max(item.moment, self.latest[-1]) if self.latest else item.moment)
+        for word in item.features.words & self.wanted_words:
+            self.words[word].append(position)
+        self.members[item.event].append(item)
+        for name in item.anchors & self.wanted_names:
+            self.names[name].append(position)
+
+    def closest_event(self, item: Indexed) -> tuple[float, Indexed] | None:
+        """The event whose stories are on average most similar to ``item`` (average link), with its
+        story most like ``item``; one similar story alone does not pull a different event in."""
+        params, weights = self.params, self.weights
+        span = params.event_days * _DAY
+        words = self.words.keys() & item.features.words
+        if not words:
+            return None
+        idf, inverse = weights.idf, item.inverse
+        found = self._candidates(item, self.words, [(w, idf[w] * inverse) for w in sorted(words)], span, event_score)
+        scored = {id(other): score for score, other in found}
+        best: tuple[float, Indexed] | None = None
+        seen: set[str] = set()
+        for _, other in found:
+            event = other.event
+            if event in seen:
+                continue
+            seen.add(event)
+            near = [m for m in self.members[event][-8:] if abs(item.moment - m.moment) <= span]
+            scores = [
+                scored[id(m)] if id(m) in scored else event_score(item, self.prepare(m), weights, params) for m in near
+            ] or [0.0]
+            value = sum(scores) / len(scores)
+            if best is None or value > best[0]:
+                best = (value, near[scores.index(max(scores))] if near else other)
+        return best
+
+    def closest_thread(self, item: Indexed) -> tuple[float, Indexed] | None:
+        """The earlier story within ``thread_days`` most like ``item`` by its specific names."""
+        names, inverse = self.weights.names, item.inverse_names
+        keys = sorted(self.names.keys() & item.anchors)
+        weighted = [(n, math.sqrt(names[n] * inverse)) for n in keys]
+        found = self._candidates(item, self.names, weighted, self.params.thread_days * _DAY, thread_score)
+        return found[0] if found else None
+
+    def _candidates(
+        self,
+        item: Indexed,
+        index: dict[str, list[int]],
+        keys: list[tuple[str, float]],
+        span: float,
+        score: Callable[[Indexed, Indexed, Weights, Params], float],
+    ) -> list[tuple[float, Indexed]]:
+        """Earlier stories within ``span`` seconds that share a rare word with ``item`` (the most
+        rare words by weight), most similar first."""
+        partial: dict[int, float] = {}
+        # Postings are in the order stories were added, so the part before the window is skipped whole.
+        start = bisect_left(self.latest, item.moment - span)
+        for key, weight in keys:
+            postings = index[key]
+            for position in postings[bisect_left(postings, start) if start else 0 :]:
+                partial[position] = partial.get(position, 0.0) + weight
+        count = self.params.candidates
+        best = partial if len(partial) <= count else heapq.nlargest(count, partial, partial.__getitem__)
+        found = []
+        for position in best:
+            other = self.done[position]
+            if abs(item.moment - other.moment) <= span:
+                if other.inverse_names < 0:
+                    self.prepare(other)
+                found.append((score(item, other, self.weights, self.params), other))
+        found.sort(key=lambda f: -f[0])
+        return found

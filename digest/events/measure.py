@@ -8,13 +8,14 @@ TF-IDF cosine of headline + summary with a date window, joined by single link.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
-from digest.events.features import cosine, idf_weights, weighted
+from digest.events.features import idf_weights
 from digest.events.scoring import Story
 
 
@@ -93,3 +94,16 @@ def baseline_groups(stories: Sequence[Story], threshold: float, days: float) -> 
         if abs(stories[i].published - stories[j].published) <= window and cosine(vectors[i], vectors[j]) >= threshold:
             parent[find(j)] = find(i)
     return [str(find(i)) for i in range(len(stories))]
+
+
+def weighted(words: Iterable[str], idf: Mapping[str, float], default: float) -> dict[str, float]:
+    """A unit-length TF-IDF vector of a set of words (each word counted once)."""
+    vector = {w: idf.get(w, default) for w in words}
+    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+    return {w: v / norm for w, v in vector.items()}
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(w, 0.0) for w, v in a.items())

@@ -1,14 +1,20 @@
 """How alike two stories are, as grouping compares them: the knobs, the story as compared (words,
 names, numbers, each weighted by the window's IDF), and the event and thread scores. Pure; no I/O.
+
+A story's words are a unit-length TF-IDF vector with each word counted once, so the cosine of two
+stories is the sum of the squared IDF of the words they share, divided by both vectors' lengths:
+one set intersection and a few look-ups, no vector is ever built. Names are compared the same way,
+with a place's or a regulator's name weighing less than a subject's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from digest.events.features import StoryFeatures, cosine, weighted
+from digest.events.features import StoryFeatures, shared_phrases
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,68 +55,80 @@ class Story:
     published: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """The window's weights: the IDF of each word, its square, and the square of each capitalised
+    word's weight as a name (a place's or a regulator's scaled down)."""
+
+    idf: Mapping[str, float]
+    words: Mapping[str, float]
+    names: Mapping[str, float]
+
+
 @dataclass(slots=True)
 class Indexed:
+    """A story as grouping holds it: its features, its specific names (what anchors a thread) and,
+    without places and regulators (events.places), its subjects (what anchors an event)."""
+
     story: Story
     features: StoryFeatures
-    # The story's specific names (see group_stories): what anchors a thread ...
     anchors: frozenset[str]
-    idf: Mapping[str, float]
-    unseen: float
+    # Seconds since the epoch: comparing floats is much cheaper than subtracting datetimes.
+    moment: float
     event: str = ""
-    # ... and, without places and regulators (events.places), an event.
+    # Filled by ``prepare`` when the story is first compared: most stories of the window never are.
     subjects: frozenset[str] = frozenset()
-    # How much a place or a regulator counts among the names, against a subject's name.
-    background: float = 0.6
-    # Weighted vectors are made when first compared: most stories of the window never are.
-    _vector: dict[str, float] | None = None
-    _names: dict[str, float] | None = None
-
-    @property
-    def vector(self) -> dict[str, float]:
-        if self._vector is None:
-            self._vector = weighted(self.features.words, self.idf, self.unseen)
-        return self._vector
-
-    @property
-    def names(self) -> dict[str, float]:
-        if self._names is None:
-            idf = {
-                n: self.idf.get(n, self.unseen) * (1 if n in self.subjects else self.background) for n in self.anchors
-            }
-            self._names = weighted(self.anchors, idf, self.unseen)
-        return self._names
+    # 1 / the length of its word vector, 1 / the squared length of its name vector (0: no names).
+    inverse: float = 0.0
+    inverse_names: float = -1.0
 
 
-def event_score(item: Indexed, other: Indexed, params: Params) -> float:
-    shared_numbers = len(item.features.numbers & other.features.numbers)
+def prepare(item: Indexed, weights: Weights, background: frozenset[str]) -> Indexed:
+    """Fill in what comparing ``item`` needs (once)."""
+    if item.inverse_names < 0:
+        item.subjects = item.anchors - background
+        item.inverse = 1 / math.sqrt(sum(map(weights.words.__getitem__, item.features.words)) or 1.0)
+        names = sum(map(weights.names.__getitem__, item.anchors))
+        item.inverse_names = 1 / names if names else 0.0
+    return item
+
+
+def cosine(item: Indexed, other: Indexed, weights: Weights) -> float:
+    shared = item.features.words & other.features.words
+    return sum(map(weights.words.__getitem__, shared)) * item.inverse * other.inverse if shared else 0.0
+
+
+def overlap(item: Indexed, other: Indexed, weights: Weights) -> float:
+    """The weight of the names two stories share, against the smaller story's names (0..1): each
+    story's name vector has unit length, so that is the shared names' mean weight in the two."""
+    shared = item.anchors & other.anchors
+    if not shared:
+        return 0.0
+    return min(1.0, sum(map(weights.names.__getitem__, shared)) * (item.inverse_names + other.inverse_names) / 2)
+
+
+def event_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
+    mine, theirs = item.features.numbers, other.features.numbers
+    shared_numbers = len(mine & theirs) if mine and theirs else 0
     # Two reports of one event that both give figures nearly always share one (the fine, the count).
-    conflict = params.number_conflict if item.features.numbers and other.features.numbers and not shared_numbers else 0
+    conflict = params.number_conflict if mine and theirs and not shared_numbers else 0
     # Without a shared specific name or figure, only near-identical wording makes one event.
     anchored = shared_numbers or not item.subjects.isdisjoint(other.subjects)
     return (
         -conflict
         - (0 if anchored else params.unanchored_penalty)
-        + cosine(item.vector, other.vector)
-        + params.name_bonus * overlap(item.names, other.names)
+        + cosine(item, other, weights)
+        + params.name_bonus * overlap(item, other, weights)
         + params.number_bonus * min(shared_numbers, 2)
     )
 
 
-def thread_score(item: Indexed, other: Indexed, params: Params) -> float:
-    score = params.thread_names * overlap(item.names, other.names) + (1 - params.thread_names) * cosine(
-        item.vector, other.vector
+def thread_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
+    score = params.thread_names * overlap(item, other, weights) + (1 - params.thread_names) * cosine(
+        item, other, weights
     )
     # Two cases of one city or one regulator are not one case: a thread needs a shared subject.
     return score if not item.subjects.isdisjoint(other.subjects) else score * params.thread_unanchored
-
-
-def overlap(a: dict[str, float], b: dict[str, float]) -> float:
-    """The weight of the names two stories share, against the smaller story's names (0..1)."""
-    if not a or not b:
-        return 0.0
-    shared = sum(a[w] ** 2 + b[w] ** 2 for w in a.keys() & b.keys()) / 2
-    return min(1.0, shared / min(sum(v * v for v in a.values()), sum(v * v for v in b.values())))
 
 
 def reason(kind: str, other: Indexed, item: Indexed, score: float) -> dict[str, object]:
@@ -121,5 +139,5 @@ def reason(kind: str, other: Indexed, item: Indexed, score: float) -> dict[str, 
         "score": round(score, 3),
         "names": sorted(item.anchors & other.anchors),
         "numbers": sorted(a.numbers & b.numbers),
-        "phrases": sorted(a.phrases & b.phrases)[:5],
+        "phrases": shared_phrases(a, b)[:5],
     }

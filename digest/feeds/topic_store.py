@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
@@ -174,3 +174,26 @@ def all_manual_decisions(session: Session) -> dict[int, dict[str, bool]]:
     for story_id, topic, origin in session.execute(query):
         result.setdefault(story_id, {})[topic] = origin == "pinned"
     return result
+
+
+def texts_version(session: Session) -> tuple[int, int, str]:
+    """What changes whenever a story's text does: how many stories, the newest id, the latest update.
+
+    A new story raises the id, a deleted one lowers the count, an updated one moves updated_at.
+    """
+    count, newest, updated = session.execute(
+        select(func.count(), func.coalesce(func.max(Story.id), 0), func.max(Story.updated_at))
+    ).one()
+    return int(count), int(newest), str(updated)
+
+
+def texts_of(session: Session, story_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Story id -> (headline, summary) of these stories."""
+    ids = list(story_ids)
+    texts = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Story.id, Story.title, Story.summary_text).where(Story.id.in_(ids[start : start + _CHUNK]))
+        )
+        texts.update({row[0]: (row[1], row[2]) for row in rows})
+    return texts

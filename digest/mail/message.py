@@ -90,13 +90,17 @@ class MessageTemplate:
 
     def render(self, to: str, message_id: str, text: QuotedBody, html: QuotedBody, values: Mapping[str, str]) -> bytes:
         """One copy: ``values`` maps each placeholder token (in headers and bodies) to this copy's value."""
-        head = self.head.replace(TO_PLACEHOLDER.encode(), to.encode()).replace(
-            ID_PLACEHOLDER.encode(), message_id.encode()
-        )
+        head = self.head.replace(_TO, to.encode()).replace(_ID, message_id.encode())
         for token, value in values.items():
             if token.encode() in head:
                 head = head.replace(token.encode(), header_text(value, limit=900).encode())
-        return b"".join((head, text.fill(values), self.middle, html.fill(values), self.tail))
+        # Each value is encoded once for all its places in both parts.
+        encoded = {token: _qp_piece(value) for token, value in values.items()}
+        return b"".join((head, text.fill_encoded(encoded), self.middle, html.fill_encoded(encoded), self.tail))
+
+
+_TO = TO_PLACEHOLDER.encode()
+_ID = ID_PLACEHOLDER.encode()
 
 
 class QuotedBody:
@@ -114,9 +118,13 @@ class QuotedBody:
         self.pieces = tuple(_qp_piece(piece) for piece in pieces)
 
     def fill(self, values: Mapping[str, str]) -> bytes:
+        return self.fill_encoded({token: _qp_piece(value) for token, value in values.items()})
+
+    def fill_encoded(self, encoded: Mapping[str, bytes]) -> bytes:
+        """The body with each token's value, already encoded as a piece (``_qp_piece``)."""
         parts = [self.pieces[0]]
         for token, piece in zip(self.tokens, self.pieces[1:], strict=True):
-            parts.append(_qp_piece(values[token]))
+            parts.append(encoded[token])
             parts.append(piece)
         body = b"".join(parts)
         if body.endswith(b"=\n"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import smtplib
 import ssl
 import tempfile
@@ -81,16 +80,17 @@ class SmtpTransport:
         self._smtp: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
-        context = ssl.create_default_context()
         smtp: smtplib.SMTP
+        # The TLS context only when TLS is used: loading the system's certificates costs more
+        # than a thousand plain messages.
         if self.tls:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
             smtp.ehlo()
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
         if self.username:
             smtp.login(self.username, self.password or "")
@@ -151,7 +151,7 @@ class SmtpTransport:
         try:
             rcpt, data = smtp.getreply(), smtp.getreply()
             if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
-                body = _LEADING_DOT.sub(b"..", wire)
+                body = _dot_stuffed(wire)
                 smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
                 code, reply = smtp.getreply()
                 if code == 250:
@@ -227,7 +227,13 @@ class _Reopen(Exception):
     """The reused connection was found closed before the server accepted anything."""
 
 
-_LEADING_DOT = re.compile(rb"(?m)^\.")
+def _dot_stuffed(wire: bytes) -> bytes:
+    """Every line that starts with a dot gets a second one (RFC 5321 4.5.2). Most messages have
+    none, and finding that out is one scan in C, where a regular expression took longer than the
+    rest of the copy's sending."""
+    if b"\n." in wire:
+        wire = wire.replace(b"\n.", b"\n..")
+    return b"." + wire if wire.startswith(b".") else wire
 
 
 def _text(reply: bytes | str) -> str:

@@ -90,13 +90,15 @@ class PhraseIndex:
         self.starters = frozenset(first for p in phrases for first, _ in p.pairs)
         self._words: dict[str, _Word] = {}
 
-    def find(self, text: str) -> dict[int, str]:
+    def find(self, text: str, tokens: list[str] | None = None) -> dict[int, str]:
         """Phrase id -> the words matched, for every phrase found in ``text`` (folded, lower case).
+        ``tokens``: the text's words (``WORDS.findall(text)``), when the caller has them already.
 
         Each phrase is named by its first match in the text, with runs of spaces read as one."""
         found: dict[int, str] = {}
         candidates: dict[int, Phrase] = {}
-        tokens = WORDS.findall(text)
+        if tokens is None:
+            tokens = WORDS.findall(text)
         memory = self._words
         # Each word once, from the last: an earlier word's phrases replace a later one's. Looked up
         # without a Python loop while every word is remembered, as nearly all are.

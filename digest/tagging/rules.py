@@ -18,6 +18,7 @@ from typing import Any
 
 from digest.failures import OperatorError
 from digest.tagging.index import PhraseIndex
+from digest.tagging.learned import LearnedModel
 from digest.tagging.phrases import Phrase, make_phrase
 from digest.tagging.topic_names import SLUG
 
@@ -64,6 +65,8 @@ class Ruleset:
     # By phrase id, the numbers of the groups (Rule.group_numbers) the phrase is in.
     groups_of: tuple[tuple[int, ...], ...] = ()
     fields_read: frozenset[str] = frozenset(FIELDS)  # the fields some rule reads
+    # The learned layer beside the rules (digest.tagging.learned), when one is loaded.
+    learned: LearnedModel | None = None
 
     @property
     def slugs(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,8 @@ def apply_proposal(path: Path, ruleset: Ruleset, proposal: Proposal, day: date) 
             topic.append(key, tomlkit.aot())
             topic[key].append(table)
     text = tomlkit.dumps(document)
-    changed = compile_rules(tomlkit.parse(text).unwrap(), str(path))  # refuses a change that would not load
+    # Compiling refuses a change that would not load; the learned layer stays beside the new rules.
+    changed = replace(compile_rules(tomlkit.parse(text).unwrap(), str(path)), learned=ruleset.learned)
     _write(path, text)
     return changed
 

@@ -20,7 +20,7 @@ import copy
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -133,6 +133,11 @@ def changed_rules(data: Mapping[str, Any], ruleset: Ruleset, kind: str, slug: st
     return changed
 
 
+def recompiled(ruleset: Ruleset, data: Mapping[str, Any]) -> Ruleset:
+    """The changed rules, with the learned layer of ``ruleset`` beside them as before."""
+    return replace(compile_rules(dict(data), ruleset.source), learned=ruleset.learned)
+
+
 def veto(ruleset: Ruleset, slug: str) -> float:
     """A negative rule's weight: enough to undo one ordinary rule matched in the headline, not the
     topic's strongest evidence (a named form of it), so a word editors removed the topic for in a few
@@ -153,7 +158,7 @@ def _try(
 ) -> Proposal | None:
     try:
         pattern = make_phrase(0, phrase).pattern
-        changed = compile_rules(changed_rules(data, ruleset, kind, slug, phrase), ruleset.source)
+        changed = recompiled(ruleset, changed_rules(data, ruleset, kind, slug, phrase))
     except Exception:  # a candidate the rules cannot take is simply not proposed
         return None
     fixes, undoes, gains, loses, others = [], [], [], [], []
@@ -258,6 +263,6 @@ def learn_rules(
             break
         best = proposals[0]
         current = changed_rules(current, ruleset, best.kind, best.topic, best.phrase)
-        ruleset = compile_rules(current, ruleset.source)
+        ruleset = recompiled(ruleset, current)
         applied.append(best)
     return current, ruleset, applied

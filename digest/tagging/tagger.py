@@ -2,13 +2,18 @@
 
 Scoring: each rule that matches adds its weight, multiplied by the ruleset's title weight when it
 matched in the headline alone; each matching negative subtracts its weight. A topic whose score
-reaches its threshold is given, together with the topics it implies.
+reaches its threshold is given, together with the topics it implies. When the ruleset carries a
+learned layer (digest.tagging.learned), it has the last word on the topics it models, weighing the
+story's words against what the rules said.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from digest.tagging import learned
+from digest.tagging.phrases import WORDS
 from digest.tagging.rules import Rule, Ruleset
 
 # Typographic quotes, hyphens and dashes are folded before matching, so phrases written with plain
@@ -39,9 +44,16 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
     # Per field, each group with a phrase there -> its lowest phrase id there, the one that names it.
     firsts: dict[str, dict[int, int]] = {}
     present: set[int] = set()  # the groups with a phrase in some field
+    model = ruleset.learned
+    story_words: set[str] = set()  # the headline's and summary's words, for the learned layer
     for name, text in (("title", title), ("summary", summary), ("content", content)):
+        folded, tokens = "", None
+        if model is not None and text and name != "content":
+            folded = fold_text(text)
+            tokens = WORDS.findall(folded)  # found once, for the index and the learned layer
+            story_words.update(tokens)
         if text and name in read:
-            matched = found[name] = index.find(fold_text(text))
+            matched = found[name] = index.find(folded if tokens is not None else fold_text(text), tokens)
             # From the highest id down, so that the lowest is the one left.
             first = firsts[name] = {number: i for i in sorted(matched, reverse=True) for number in groups_of[i]}
             present.update(first)
@@ -71,14 +83,36 @@ def tag_story(ruleset: Ruleset, title: str, summary: str = "", content: str = ""
         if score >= topic.threshold:
             why[topic.slug] = reasons
 
+    if why:
+        _imply(ruleset, why)
+    if model is not None:
+        why = _learn(ruleset, model, story_words, scores, why)
     if not why:
         return Tagging((), {}, scores)
-    for topic in ruleset.topics:  # implications, after every topic has been scored
+    topics = tuple(topic.slug for topic in ruleset.topics if topic.slug in why)
+    return Tagging(topics, {slug: why[slug] for slug in topics}, scores)
+
+
+def _imply(ruleset: Ruleset, why: dict[str, list[str]]) -> None:
+    for topic in ruleset.topics:  # after every topic has been decided
         if topic.slug in why:
             for implied in topic.also:
                 why.setdefault(implied, list(why[topic.slug]))
-    topics = tuple(topic.slug for topic in ruleset.topics if topic.slug in why)
-    return Tagging(topics, {slug: why[slug] for slug in topics}, scores)
+
+
+def _learn(
+    ruleset: Ruleset, model: learned.LearnedModel, words: set[str], scores: dict[str, float], why: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The learned layer's verdict on the topics it models; the rules' on the others. A tag the rules
+    gave too keeps their phrases as its why; one only the model gave names its heaviest words."""
+    margins = learned.decide(model, words, rule_features(ruleset, scores, why))
+    decided = {slug: phrases for slug, phrases in why.items() if slug not in margins}
+    for slug, margin in margins.items():
+        if margin > 0:
+            decided[slug] = why[slug] if slug in why else learned.reasons(model, slug, words)
+    if decided:
+        _imply(ruleset, decided)
+    return decided
 
 
 def _apply(
@@ -102,6 +136,13 @@ def _apply(
     if in_title_only and "title" in fields:
         return rule.weight * title_weight, words
     return rule.weight, words
+
+
+def rule_features(ruleset: Ruleset, scores: dict[str, float], given: Iterable[str]) -> dict[str, float]:
+    """What the rules said, as the learned layer's features (see learned.rule_features): their
+    scores in steps of each topic's threshold, and the topics they gave."""
+    steps = {t.slug: scores[t.slug] / t.threshold if t.threshold > 0 else scores[t.slug] for t in ruleset.topics}
+    return learned.rule_features(steps, given)
 
 
 def fold_text(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
+from digest.feeds.proposals import ProposalCache
 from digest.mail.transports import DeliveryError, Sending
 from digest.subscribers import store
 from digest.subscribers.links import links_for
@@ -34,6 +35,8 @@ class WebState:
     engine: Engine
     ruleset: Ruleset
     signer: LinkSigner
+    # Shared by every copy of this state (dataclasses.replace keeps it): it checks its own key.
+    proposals: ProposalCache = field(default_factory=ProposalCache)
 
 
 class FormExpired(Exception):

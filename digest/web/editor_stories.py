@@ -72,11 +72,12 @@ def _filters(request: Request, slugs: list[str], feed_ids: set[int]) -> tuple[di
 @router.get("/stories", response_class=HTMLResponse)
 def stories(request: Request) -> HTMLResponse:
     web = state(request)
-    # Only for a signed-in editor: working out proposals re-tags the stored stories. It reads in its
-    # own read-only transaction, outside the page's, so no write waits for it.
+    # Only for a signed-in editor: working out proposals re-tags the stored stories (once, then from
+    # the cache until a pin, a story or the rules change). It reads in its own read-only
+    # transaction, outside the page's, so no write waits for it.
     with session_scope(web.engine, read_only=True) as session:
         require_editor(request, session)
-    learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN)
+    learned = find_proposals(web.engine, web.ruleset, limit=PROPOSALS_SHOWN, cache=web.proposals)
     with session_scope(web.engine) as session:
         editor = require_editor(request, session)
         feeds = [feed for feed, _n in store.list_feeds(session)]
@@ -157,7 +158,7 @@ async def apply_proposal(request: Request, key: str) -> Response:
     with session_scope(web.engine) as session:
         editor, _form = await checked_form(request, session)
     try:
-        proposal = await run_in_threadpool(pick_proposal, web.engine, web.ruleset, key)
+        proposal = await run_in_threadpool(pick_proposal, web.engine, web.ruleset, key, web.proposals)
         # Re-tagging every story takes a while: off the event loop.
         applied = await run_in_threadpool(
             apply_stored_proposal, web.engine, web.ruleset, proposal, datetime.now(UTC).date()

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from digest.db.engine import read_scope
 from digest.db.light import read_database, sa_reader
-from digest.db.revisions import SchemaError, check_revision
+from digest.db.revisions import SchemaError, check_revision, head_revision
 from digest.db.urls import DatabaseUnavailable, describe_url, parse_url
 from digest.feeds.light_store import list_feed_health
 from digest.feeds.listing_store import list_story_listings
@@ -54,8 +54,12 @@ def test_the_schema_is_checked_through_the_light_reader(database_url: str, engin
             reader.rows("UPDATE alembic_version SET version_num = '0001'")
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    with read_database(database_url) as reader, pytest.raises(SchemaError, match="at schema revision 0001, this"):
-        check_revision(reader, describe_url(database_url))
+    try:
+        with read_database(database_url) as reader, pytest.raises(SchemaError, match="at schema revision 0001, this"):
+            check_revision(reader, describe_url(database_url))
+    finally:  # the PostgreSQL database is shared by the tests of this worker
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
 
 
 def test_a_light_reader_keeps_no_writer_waiting(tmp_path: Path, engine: Engine, database_url: str) -> None:

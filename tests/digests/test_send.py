@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from digest.config import DigestSettings, PrivacySettings, Settings
 from digest.db.engine import session_scope
-from digest.digests import deliver as deliver_module
+from digest.digests import batches
 from digest.digests.build import plan_edition
 from digest.digests.deliver import RateLimit, deliver_queued
 from digest.mail import outbox
@@ -200,8 +200,8 @@ def test_rendering_is_shared_between_readers_with_the_same_choices(
         )
     ingest(engine, ruleset, NEWS, DAY0)
     calls = []
-    original = deliver_module.render_digest
-    monkeypatch.setattr(deliver_module, "render_digest", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = batches.render_digest
+    monkeypatch.setattr(batches, "render_digest", lambda *a, **k: calls.append(1) or original(*a, **k))
     assert send(engine, settings, ruleset, DAY0 + timedelta(hours=2))[0] == 6
     assert len(calls) == 2
     bodies = {

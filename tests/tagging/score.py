@@ -4,8 +4,12 @@ Four kinds of labelled set:
 - the shared development set (../shared/data/tagging-dev.jsonl);
 - our written cases (tests/tagging/cases*.jsonl);
 - real news, development part (tests/tagging/real/dev-*.jsonl), for tuning rules;
-- real news, held-out part (tests/tagging/real/heldout-*.jsonl), scored only to report: whoever
-  changes the rules never reads these files or their misses.
+- real news, held-out part (tests/tagging/real/heldout-*.jsonl): scored so often while the rules
+  changed that it now counts as seen, and the learned layer trains on it;
+- real news, second held-out part (tests/tagging/real/heldout2-*.jsonl), scored only to report:
+  whoever changes the rules or the learned layer never reads these files or their misses;
+- the corrections pool (tests/tagging/real/pool-*.jsonl): stories editors' corrections are drawn
+  from when their gain is measured (bench/learn.py), never trained on otherwise.
 
 Real news comes two ways. Stories of the captured feeds in ../shared/data/real-feeds are stored here
 only as ids and labels (``{"id": "FILE#N", "title_hash", "topics", "note"?, "kind"?}``): the text is
@@ -170,7 +174,7 @@ def labelled_sets(entries: dict[str, tuple[str, str]] | None = None) -> dict[str
     needs_feeds = any("feeds" in p.name for p in REAL.glob("*.jsonl"))
     if needs_feeds and entries is None and REAL_FEEDS.exists():
         entries = feed_entries()
-    for part in ("dev", "heldout"):
+    for part in ("dev", "heldout", "heldout2"):
         paths = sorted(REAL.glob(f"{part}-*.jsonl"))
         if entries is None:
             paths = [p for p in paths if "feeds" not in p.name]

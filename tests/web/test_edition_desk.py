@@ -14,6 +14,7 @@ from digest.digests import edition_store
 from digest.digests.build import plan_edition
 from digest.digests.editions import edition_for
 from digest.feeds.models import Story
+from digest.subscribers import store as subscribers
 from digest.tagging.rules import Ruleset
 from tests.digests.helpers import ingest, rss, subscribe
 from tests.web.conftest import csrf
@@ -109,3 +110,36 @@ def test_edition_notices_cannot_be_crafted_in_the_address(editor_client: TestCli
     today = edition_for("daily", datetime.now(UTC), "UTC").partition(":")[2]
     page = editor_client.get(f"/editor/editions/{today}?note=Your+account+is+locked:+call+us")
     assert page.status_code == 200 and "call us" not in page.text
+
+
+def test_the_edition_page_counts_confirmed_readers_per_exact_topic_group(
+    editor_client: TestClient, engine: Engine, web_settings: Settings, ruleset: Ruleset
+) -> None:
+    now = datetime.now(UTC)
+    chosen = {
+        "a@example.org": ["deepfakes"],
+        "b@example.org": ["deepfakes"],
+        "c@example.org": ["deepfakes", "ai-misuse"],
+        "d@example.org": ["ai-misuse", "deepfakes"],  # the same group, chosen in another order
+        "e@example.org": ["ai-misuse", "deepfakes"],
+        "f@example.org": ["child-protection", "deepfakes", "ai-misuse"],
+        "pending@example.org": ["deepfakes"],
+        "gone@example.org": ["deepfakes"],
+    }
+    for email, topics in chosen.items():
+        subscribe(engine, web_settings, email, topics, "daily", now - timedelta(days=1), ruleset)
+    subscribe(engine, web_settings, "weekly@example.org", ["deepfakes"], "weekly", now - timedelta(days=1), ruleset)
+    with session_scope(engine) as s:
+        for email, status in (("pending@example.org", "pending"), ("gone@example.org", "unsubscribed")):
+            person = subscribers.by_email(s, email)
+            assert person is not None
+            person.status = status
+    today = edition_for("daily", now, "UTC").partition(":")[2]
+    page = editor_client.get(f"/editor/editions/{today}").text
+    table = page.split("<h2>Readers per topic group</h2>")[1].split("</table>")[0]
+    rows = [(group, int(n)) for group, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", table)]
+    assert rows == [
+        ("AI misuse + Deepfakes", 3),
+        ("Deepfakes", 2),
+        ("AI misuse + Child protection + Deepfakes", 1),
+    ]
