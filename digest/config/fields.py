@@ -67,8 +67,12 @@ class Section:
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
-        for name, value in _checked(type(self), vars(self), problems):
-            object.__setattr__(self, name, value)
+        for name, value in vars(self).items():
+            typed, problem = _typed(type(self), name, value, ())
+            if problem:
+                problems.append(problem)
+            elif typed is not value:
+                object.__setattr__(self, name, typed)
         if problems:
             raise InvalidSettings(problems)
 
@@ -83,57 +87,48 @@ class Section:
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """Every problem in ``data`` at once, in the order the settings are declared; else the section."""
     problems: list[Problem] = []
-    unknown = [Problem((*path, key), "unknown") for key in data if key not in cls.__dataclass_fields__]
     values: dict[str, Any] = {}
-    hints = _hints(cls)
-    for name in [name for name in cls.__dataclass_fields__ if name in data]:  # in the order declared
-        kind = hints[name]
-        if isinstance(kind, type) and issubclass(kind, Section):
-            raw = data[name]
-            if not isinstance(raw, Mapping):
-                problems.append(Problem((*path, name), "invalid", "input should be a table of settings", raw))
+    for name in cls.__dataclass_fields__:
+        if name not in data:
+            continue
+        kind = _hints(cls)[name]
+        if _is_section(kind):
+            if not isinstance(data[name], Mapping):
+                problems.append(Problem((*path, name), "invalid", "input should be a table of settings", data[name]))
                 continue
             try:
-                values[name] = _build(kind, raw, (*path, name))
+                values[name] = _build(kind, data[name], (*path, name))
             except InvalidSettings as exc:
                 problems.extend(exc.problems)
-            continue
-        values[name] = data[name]
-    if problems or unknown:
-        # The other sections and keys are still checked, so every problem is reported at once.
-        _checked(cls, values, problems, path, sections=False)
-        raise InvalidSettings(problems + unknown)
+        else:
+            values[name], problem = _typed(cls, name, data[name], path)
+            if problem:
+                problems.append(problem)
+    problems += [Problem((*path, key), "unknown") for key in data if key not in cls.__dataclass_fields__]
+    if problems:
+        raise InvalidSettings(problems)
+    return cls(**values)
+
+
+def _typed(cls: type[Any], name: str, value: Any, path: tuple[str, ...]) -> tuple[Any, Problem | None]:
+    """The value as the declared type of setting ``name``, checked; or the problem with it."""
+    kind = _hints(cls)[name]
+    if _is_section(kind):
+        if isinstance(value, kind):
+            return value, None
+        return value, Problem((*path, name), "invalid", f"input should be {kind.__name__}", value)
     try:
-        return cls(**values)
-    except InvalidSettings as exc:
-        raise InvalidSettings([dataclasses.replace(p, path=(*path, *p.path)) for p in exc.problems]) from None
+        return _constrained(_coerce(kind, value), cls.__dataclass_fields__[name].metadata), None
+    except _Invalid as exc:
+        return value, Problem((*path, name), "invalid", str(exc), value)
+    except ValueError as exc:
+        return value, Problem((*path, name), "refused", str(exc), value)
 
 
-def _checked(
-    cls: type[Any],
-    values: Mapping[str, Any],
-    problems: list[Problem],
-    path: tuple[str, ...] = (),
-    sections: bool = True,
-) -> list[tuple[str, Any]]:
-    """Each value coerced to its declared type and checked; problems are added to ``problems``."""
-    hints = _hints(cls)
-    fields = cls.__dataclass_fields__
-    done = []
-    for name, value in values.items():
-        kind = hints[name]
-        if isinstance(kind, type) and issubclass(kind, Section):
-            if sections and not isinstance(value, kind):
-                problems.append(Problem((*path, name), "invalid", f"input should be {kind.__name__}", value))
-            continue
-        try:
-            done.append((name, _constrained(_coerce(kind, value), fields[name].metadata)))
-        except _Invalid as exc:
-            problems.append(Problem((*path, name), "invalid", str(exc), value))
-        except ValueError as exc:
-            problems.append(Problem((*path, name), "refused", str(exc), value))
-    return done
+def _is_section(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Section)
 
 
 class _Invalid(Exception):

@@ -120,3 +120,22 @@ def test_every_command_is_listed_in_the_help() -> None:
     listed = result.stdout.split("Commands:")[1]
     for name in COMMANDS:
         assert f"\n  {name} " in listed
+
+
+def test_a_piped_table_is_plain_aligned_columns(newsroom: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "digest", "feeds", "list"],
+        cwd=tmp_path,
+        env={**env, "DIGEST_DATABASE_URL": newsroom},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()  # one line per feed, whatever the width of the terminal
+    assert header.split() == ["url", "title", "status", "errors", "last", "error", "stories", "next", "poll"]
+    assert row.startswith("https://wire.example/rss  Wire")
+    columns = [header.index(name) for name in ("status", "errors", "stories")]
+    assert [row[at - 1] + row[at] for at in columns] == [" " + row[at] for at in columns]  # each starts a cell
+    assert row[header.index("stories")] == "1" and row[header.index("errors")] == "0"
