@@ -28,14 +28,17 @@ WEIGHTS = ROOT / "config" / "learned.json"
 TRAINED_ON = ("development set", "written cases", "real dev", "real heldout")
 
 
-def training_stories() -> list[Story]:
-    sets = labelled_sets()
+def training_stories(sets: dict[str, list[Story]] | None = None) -> list[Story]:
+    """The stories the shipped weights are trained on (``sets``: labelled_sets(), read once by callers
+    that need it twice; reading them parses every captured feed)."""
+    sets = labelled_sets() if sets is None else sets
     return [story for name in TRAINED_ON for story in sets.get(name, [])]
 
 
-def shipped_stories() -> list[Story]:
+def shipped_stories(sets: dict[str, list[Story]] | None = None) -> list[Story]:
     """The training stories whose text this project wrote (not read from ../shared)."""
-    own = [story for name in TRAINED_ON if name != "development set" for story in labelled_sets().get(name, [])]
+    sets = labelled_sets() if sets is None else sets
+    own = [story for name in TRAINED_ON if name != "development set" for story in sets.get(name, [])]
     return [story for story in own if "#" not in story.id]  # "FILE#N": an entry of a captured feed
 
 
@@ -49,12 +52,13 @@ def example_lines(stories: list[Story]) -> list[str]:
 def main() -> None:
     from digest.feeds.learning import read_examples_file, write_model
     from digest.tagging.rules import load_rules
-    from digest.tagging.train import read_examples, train_model
+    from digest.tagging.train import Example, train_model
 
-    EXAMPLES.write_text("\n".join(example_lines(shipped_stories())) + "\n", encoding="utf-8")
+    sets = labelled_sets()
+    EXAMPLES.write_text("\n".join(example_lines(shipped_stories(sets))) + "\n", encoding="utf-8")
     ruleset = load_rules(ROOT / "config" / "topics.toml")
-    stories = [json.loads(line) for line in example_lines(training_stories())]
-    model = train_model(ruleset, read_examples(stories), {"rules": "topics.toml"})
+    stories = [Example(s.title, s.summary, frozenset(s.topics)) for s in training_stories(sets)]
+    model = train_model(ruleset, stories, {"rules": "topics.toml"})
     write_model(model, WEIGHTS)
     sizes = ", ".join(f"{slug} {len(topic.weights)}" for slug, topic in model.topics.items())
     print(
