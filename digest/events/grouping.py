@@ -183,7 +183,9 @@ class _Window:
         first = min((i.moment for i in self.fresh), default=math.inf)
         self.words_from = first - params.event_days * _DAY
 
-        self.done: list[Indexed] = []
+        self.done: list[Indexed | None] = []
+        self.known: Sequence[Known] = ()
+        self.known_features: Sequence[StoryFeatures] = ()
         # The latest publication up to each position: never decreasing, so the start of a time
         # window is found by bisection.
         self.latest: list[float] = []
@@ -200,24 +202,33 @@ class _Window:
 
     def add_known(self, known: Sequence[Known], features: Sequence[StoryFeatures], moments: list[float]) -> None:
         """Take in the window's grouped stories, oldest first, before any new one."""
-        items = [
-            Indexed(k.story, f, self.anchors(f), m, k.event) for k, f, m in zip(known, features, moments, strict=True)
-        ]
-        self.done.extend(items)
+        # Most of a window is only ever looked up by its names, and few of those stories are ever
+        # compared: each is made into an Indexed when it first is (see _item).
+        self.known, self.known_features = known, features
+        self.done.extend([None] * len(known))
         self.latest.extend(moments)
-        self.thread_of_event.update((k.event, k.thread) for k in known)
+        self.thread_of_event.update(zip(map(attrgetter("event"), known), map(attrgetter("thread"), known), strict=True))
         words, wanted = self.words, self.wanted_words
         recent = bisect_left(moments, self.words_from)
-        for position in range(recent, len(items)):
-            item = items[position]
+        for position in range(recent, len(known)):
+            item = self._item(position)
             for word in item.features.words & wanted:
                 words[word].append(position)
             # An older story is never within event_days of a new one: its event needs no list of it.
             self.members[item.event].append(item)
+        # A story's anchors are its names less the window's plain words, and no wanted name is plain.
         names, wanted = self.names, self.wanted_names
-        for position, item in enumerate(items):
-            for name in item.anchors & wanted:
+        for position, f in enumerate(features):
+            for name in f.names & wanted:
                 names[name].append(position)
+
+    def _item(self, position: int) -> Indexed:
+        """The grouped story at ``position``, made into an Indexed the first time it is needed."""
+        item = self.done[position]
+        if item is None:
+            k, f = self.known[position], self.known_features[position]
+            item = self.done[position] = Indexed(k.story, f, self.anchors(f), self.latest[position], k.event)
+        return item
 
     def prepare(self, item: Indexed) -> Indexed:
         return prepare(item, self.weights, BACKGROUND)
@@ -288,7 +299,7 @@ class _Window:
         best = partial if len(partial) <= count else heapq.nlargest(count, partial, partial.__getitem__)
         found = []
         for position in best:
-            other = self.done[position]
+            other = self._item(position)
             if abs(item.moment - other.moment) <= span:
                 if other.inverse_names < 0:
                     self.prepare(other)
