@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=50_000)
     args = parser.parse_args()
-    n = args.copies
+    n: int = args.copies
     signer = LinkSigner("bench-key")
     path = ReturnPath("bounces@bounce.example.org", "digest@example.org", signer.keys)
     key = "x" * 32

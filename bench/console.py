@@ -39,7 +39,7 @@ from digest.digests.build import plan_edition
 from digest.digests.editions import edition_for
 from digest.editors import store as editors
 from digest.events.group import group_new_stories
-from digest.feeds import store, story_store, topic_store
+from digest.feeds import entry_store, store, story_store, topic_store
 from digest.feeds.parse import ParsedEntry, parse_feed
 from digest.feeds.retag import tag_and_save
 from digest.subscribers.importer import import_csv
@@ -79,7 +79,7 @@ def add_stories(engine: Engine, ruleset: Ruleset, count: int, now: datetime) -> 
         seen = max(e.published_at or now for batch in by_feed.values() for e in batch)
         with session_scope(engine) as session:
             for feed_id, entries in by_feed.items():
-                counts = store.save_entries(session, feed_id, entries, seen)
+                counts = entry_store.save_entries(session, feed_id, entries, seen)
                 texts = {i: (e.title, e.summary_text, "") for i, e in counts.changed.items()}
                 tag_and_save(session, ruleset, texts, seen, new=counts.created)
     with session_scope(engine) as session:

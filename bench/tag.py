@@ -112,7 +112,7 @@ def real_feed_stories(folder: Path = SHARED_DATA / "real-feeds") -> list[Story]:
     """Headline and plain-text summary of every entry of the captured feeds, as a poll stores them."""
     from digest.feeds.parse import ParseError, parse_feed
 
-    stories = []
+    stories: list[Story] = []
     for path in sorted(folder.glob("*.xml*")):
         try:
             parsed = parse_feed(path.read_bytes(), f"https://feeds.example/{path.name}")

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def fold_of(story: Story) -> int:
 def cross_validated(ruleset: Ruleset, sets: dict[str, list[Story]], name: str) -> Tag:
     """A tagger that tags each story of ``name`` with weights trained on every training story but
     those of its fold of ``name``."""
-    decided: dict[tuple[str, str], tuple[str, ...]] = {}
+    decided: dict[tuple[str, str], Iterable[str]] = {}
     for fold in range(FOLDS):
         stories = [s for n in TRAINED_ON for s in sets.get(n, []) if n != name or fold_of(s) != fold]
         model = train_model(ruleset, [Example(s.title, s.summary, s.topics) for s in stories])
