@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from digest.events.view import placements
 from digest.feeds import story_store, topic_store
-from digest.feeds.models import Story
+from digest.feeds.story_store import StoryRow
 
 # Summaries longer than a digest shows are no better: beyond this, the earlier report leads.
 _USEFUL_SUMMARY = 300
@@ -63,14 +63,14 @@ class Selection:
 def load_candidates(session: Session, since: datetime, until: datetime) -> list[Candidate]:
     """Stories first seen in (since, until] that carry at least one topic, or are in an event whose
     other stories do, newest first."""
-    found = _candidates(session, story_store.stories_first_seen_between(session, since, until), keep_untagged=True)
+    found = _candidates(session, story_store.story_rows(session, first_seen=(since, until)), keep_untagged=True)
     # An untagged report still belongs to an event that carries topics through its other reports.
     tagged = {c.event for c in found if c.topics and c.event}
     return [c for c in found if c.topics or c.event in tagged]
 
 
 def load_by_ids(session: Session, ids: Collection[int]) -> dict[int, Candidate]:
-    found = story_store.list_stories(session, limit=len(ids) or 1, story_ids=ids)
+    found = story_store.story_rows(session, story_ids=ids)
     return {c.id: c for c in _candidates(session, found, keep_untagged=True)}
 
 
@@ -159,7 +159,7 @@ def as_events(stories: Sequence[Candidate]) -> list[Candidate]:
     return items
 
 
-def _candidates(session: Session, stories: Sequence[Story], keep_untagged: bool = False) -> list[Candidate]:
+def _candidates(session: Session, stories: Sequence[StoryRow], keep_untagged: bool = False) -> list[Candidate]:
     topics = topic_store.topics_of(session, [s.id for s in stories])
     where = placements(session, [s.id for s in stories])
     result = []
@@ -167,9 +167,6 @@ def _candidates(session: Session, stories: Sequence[Story], keep_untagged: bool 
         carried = frozenset(topics.get(story.id, {}))
         if not carried and not keep_untagged:
             continue
-        sources = tuple(
-            dict.fromkeys(src.feed.title or src.feed.url for src in sorted(story.sources, key=lambda s: s.id))
-        )
         candidate = Candidate(
             story.id,
             story.title,
@@ -178,7 +175,7 @@ def _candidates(session: Session, stories: Sequence[Story], keep_untagged: bool 
             story.published_at,
             story.first_seen_at,
             carried,
-            sources,
+            story.sources,
         )
         place = where.get(story.id)
         if place is not None:

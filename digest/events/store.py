@@ -26,7 +26,14 @@ class GroupedStory:
     title: str
     published: datetime
     membership: Membership
-    why: list[dict[str, object]]
+    # The reasons as stored (JSON): a page of events shows a few hundred of a window's 50,000
+    # stories, so each list is read only when it is shown.
+    why_json: str = "[]"
+
+    @property
+    def why(self) -> list[dict[str, object]]:
+        reasons: list[dict[str, object]] = json.loads(self.why_json)
+        return reasons
 
 
 def _story(row: StoredStory) -> Story:
@@ -107,14 +114,22 @@ def forget_since(session: Session, since: datetime) -> int:
 def grouped_since(session: Session, since: datetime) -> list[GroupedStory]:
     """Grouped stories published since ``since``, oldest first, as grouping left them."""
     query = (
-        select(StoredStory.id, StoredStory.title, StoredStory.published_at, StoryEvent)
+        # Columns, not StoryEvent objects: the kept features are large and not needed here.
+        select(
+            StoredStory.id,
+            StoredStory.title,
+            StoredStory.published_at,
+            StoryEvent.event_key,
+            StoryEvent.thread_key,
+            StoryEvent.why,
+        )
         .join(StoryEvent, StoryEvent.story_id == StoredStory.id)
         .where(StoredStory.published_at >= since)
         .order_by(StoredStory.published_at, StoredStory.id)
     )
     return [
-        GroupedStory(sid, title, published, Membership(row.event_key, row.thread_key), json.loads(row.why))
-        for sid, title, published, row in session.execute(query)
+        GroupedStory(sid, title, published, Membership(event, thread), why)
+        for sid, title, published, event, thread, why in session.execute(query)
     ]
 
 
@@ -144,18 +159,30 @@ def memberships(session: Session, story_ids: Sequence[int]) -> dict[int, Members
     found: dict[int, Membership] = {}
     ids = list(story_ids)
     for start in range(0, len(ids), _CHUNK):
-        query = select(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK]))
-        found |= {row.story_id: Membership(row.event_key, row.thread_key) for row in session.scalars(query)}
+        query = select(StoryEvent.story_id, StoryEvent.event_key, StoryEvent.thread_key).where(
+            StoryEvent.story_id.in_(ids[start : start + _CHUNK])
+        )
+        found.update((sid, Membership(event, thread)) for sid, event, thread in session.execute(query))
     return found
+
+
+def memberships_with_named(session: Session, story_ids: Iterable[int]) -> dict[int, Membership]:
+    """How grouping left these stories and the stories editors' decisions name: enough to apply the
+    decisions to these stories (each decision moves stories by what the stories it names are in)."""
+    return memberships(session, sorted(set(story_ids) | _named(session)))
+
+
+def _named(session: Session) -> set[int]:
+    named = select(EventDecision.story_id).union(
+        select(EventDecision.other_story_id).where(EventDecision.other_story_id.is_not(None))
+    )
+    return {int(i) for i in session.scalars(named)}
 
 
 def memberships_around(session: Session, story_ids: Iterable[int]) -> dict[int, Membership]:
     """How grouping left these stories, the stories editors' decisions name, and every story sharing
-    an event or a thread with any of them: all that applying the decisions to them needs."""
-    named = select(EventDecision.story_id).union(
-        select(EventDecision.other_story_id).where(EventDecision.other_story_id.is_not(None))
-    )
-    ids = sorted(set(story_ids) | {int(i) for i in session.scalars(named)})
+    an event or a thread with any of them: what the whole of their threads needs."""
+    ids = sorted(set(story_ids) | _named(session))
     keys: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         query = select(StoryEvent.event_key, StoryEvent.thread_key).where(

@@ -34,13 +34,16 @@ class ThreadStory:
     published: datetime
 
 
-def _final(session: Session, story_ids: Collection[int]) -> dict[int, Membership]:
-    return apply_decisions(store.memberships_around(session, story_ids), store.decisions(session))
+def _final(session: Session, story_ids: Collection[int], *, whole_threads: bool = True) -> dict[int, Membership]:
+    """Memberships with editors' decisions applied: of these stories and the stories the decisions
+    name, and (``whole_threads``) of every story sharing an event or a thread with them."""
+    read = store.memberships_around if whole_threads else store.memberships_with_named
+    return apply_decisions(read(session, story_ids), store.decisions(session))
 
 
 def placements(session: Session, story_ids: Collection[int]) -> dict[int, Placement]:
     """Where these stories are (stories not grouped yet are left out)."""
-    final = _final(session, story_ids)
+    final = _final(session, story_ids, whole_threads=False)
     chosen = store.headlines(session)
     return {i: Placement(final[i].event, final[i].thread, chosen.get(i, 0)) for i in story_ids if i in final}
 

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.feeds import topic_store
-from digest.feeds.models import Story, StorySource, StoryTopic
+from digest.feeds.models import Feed, Story, StorySource, StoryTopic
 
 T = TypeVar("T")
 NO_TOPIC = "-"  # the topic filter's value for stories without any topic
@@ -89,15 +89,48 @@ def _filtered(statement: Select[T], query: StoryQuery) -> Select[T]:
     return statement
 
 
-def stories_first_seen_between(session: Session, since: datetime, until: datetime) -> list[Story]:
-    """Stories first seen in (since, until], with their sources and feeds loaded."""
-    query = (
-        select(Story)
-        .options(selectinload(Story.sources).selectinload(StorySource.feed))
-        .where(Story.first_seen_at > since, Story.first_seen_at <= until)
-        .order_by(Story.id)
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """What a digest shows of a story, read as plain columns (no ORM objects, no full content)."""
+
+    id: int
+    title: str
+    link: str | None
+    summary_text: str
+    published_at: datetime
+    first_seen_at: datetime
+    sources: tuple[str, ...]  # its feeds' names (title, else address), first source first
+
+
+def story_rows(
+    session: Session,
+    *,
+    first_seen: tuple[datetime, datetime] | None = None,
+    story_ids: Iterable[int] | None = None,
+) -> list[StoryRow]:
+    """Stories first seen in (since, until] of ``first_seen``, or those of ``story_ids``, with their
+    sources' names. Two queries whatever the count: planning an edition reads every candidate."""
+    if first_seen is not None:
+        since, until = first_seen
+        chosen: Select[int] = select(Story.id).where(Story.first_seen_at > since, Story.first_seen_at <= until)
+    else:
+        chosen = select(Story.id).where(Story.id.in_(list(story_ids or ())))
+    names: dict[int, list[str]] = {}
+    sources = (
+        select(StorySource.story_id, Feed.title, Feed.url)
+        .join(Feed, Feed.id == StorySource.feed_id)
+        .where(StorySource.story_id.in_(chosen))
+        .order_by(StorySource.id)
     )
-    return list(session.scalars(query))
+    for story_id, title, url in session.execute(sources):
+        names.setdefault(story_id, []).append(title or url)
+    columns = select(
+        Story.id, Story.title, Story.link, Story.summary_text, Story.published_at, Story.first_seen_at
+    ).where(Story.id.in_(chosen))
+    return [
+        StoryRow(sid, title, link, summary, published, seen, tuple(dict.fromkeys(names.get(sid, ()))))
+        for sid, title, link, summary, published, seen in session.execute(columns)
+    ]
 
 
 def count_stories(session: Session) -> int:
