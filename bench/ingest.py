@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -32,13 +33,9 @@ from xml.sax.saxutils import escape
 
 import feedparser
 
-from digest import __version__
-from digest.config import FeedSettings
-from digest.db.engine import make_engine, session_scope
-from digest.db.migrate import upgrade
-from digest.feeds import store, story_store
-from digest.feeds.refresh import poll_feeds
-from digest.tagging.rules import load_rules
+# The poll's parser workers start from a server process that imports this script first, as they
+# would import the small `digest` command's script: what the poll itself needs (the database layer,
+# the HTTP client, grouping) is imported in main(), so the workers start as light as they do there.
 
 # Body text: ordinary newsroom words. Headlines and summaries come from the labelled stories in
 # tests/tagging, so the tagger sees news-like text rather than a stream of trigger words.
@@ -203,6 +200,15 @@ def main() -> None:
     parser.add_argument("--python-server", action="store_true", help="serve with http.server even if nginx is here")
     args = parser.parse_args()
 
+    from digest import __version__
+    from digest.config import FeedSettings
+    from digest.db.engine import make_engine, session_scope
+    from digest.db.migrate import upgrade
+    from digest.feeds import store, story_store
+    from digest.feeds.refresh import poll_feeds
+    from digest.tagging.learned import load_model
+    from digest.tagging.rules import load_rules
+
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "feeds"
@@ -222,7 +228,10 @@ def main() -> None:
         engine = make_engine(args.database_url or f"sqlite:///{tmp}/bench.db")
         upgrade(engine)
         settings = FeedSettings(allow_private_networks=True)  # the feeds are served on loopback
-        ruleset = load_rules(ROOT / "config" / "topics.toml")
+        # The rules with the learned layer beside them, as `digest poll` reads them.
+        ruleset = replace(
+            load_rules(ROOT / "config" / "topics.toml"), learned=load_model(ROOT / "config" / "learned.json")
+        )
         # The feeds are served by a separate process, as a publisher's server would be: a server thread
         # in this process would compete with the poll for the interpreter.
         with serve_in_subprocess(folder, args.python_server) as (base, server):

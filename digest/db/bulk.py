@@ -5,7 +5,7 @@ driver formats the values in C (a multi-row VALUES list costs about twice as muc
 Keys of the autoincrement column are taken from its sequence first, in one statement, so they are
 known without RETURNING. Rows that may meet a unique constraint cannot use COPY; they go as a
 multi-row INSERT ... ON CONFLICT DO NOTHING. SQLite gets the driver's executemany, which reuses one
-prepared statement in C, or multi-row VALUES where RETURNING is asked for.
+prepared statement in C, with the keys it would give worked out first there too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, text
+from sqlalchemy import Column, Table, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -47,11 +47,51 @@ def insert_many(
         raise ValueError(f"only the autoincrement key of {table.name} can be returned in order")
     if postgresql:
         return _copy(session, table, rows, returning)
-    lite = sqlite_insert(table)
-    if returning is None:
-        session.execute(lite, list(rows))
-        return []
-    return list(session.scalars(lite.returning(returning, sort_by_parameter_order=True), list(rows)))
+    return _executemany(session, table, rows, returning)
+
+
+def _executemany(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: Column[Any] | None
+) -> list[Any]:
+    """SQLite: one prepared statement run over every row by the driver, in C. The keys are worked
+    out first (``_next_keys_sqlite``), as RETURNING in the order of the rows costs one statement per
+    row, and the values are converted here, as for COPY, since SQLAlchemy's own handling of many
+    rows costs more than the driver's."""
+    keys = _next_keys_sqlite(session, table, key, len(rows)) if key is not None else []
+    given = list(rows[0])
+    names = [key.name, *given] if key is not None else given
+    processors = _processors(session, table, names)
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    given_values = ([row[name] for name in given] for row in rows)
+    values = ([k, *v] for k, v in zip(keys, given_values, strict=True)) if key is not None else given_values
+    converted = [[p(v) if p else v for p, v in zip(processors, row, strict=True)] for row in values]
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.executemany(statement, converted)
+    finally:
+        cursor.close()
+    return keys
+
+
+def _next_keys_sqlite(session: Session, table: Table, key: Column[Any], n: int) -> list[int]:
+    """The next ``n`` values SQLite would give an INTEGER PRIMARY KEY (without AUTOINCREMENT): the
+    largest one plus one, and so on. Every writing transaction holds the database's write lock from
+    its start (BEGIN IMMEDIATE, see digest.db.engine), so nobody else can take them meanwhile; a
+    transaction begun otherwise would at worst fail on the primary key, never mix rows up."""
+    largest = session.scalar(select(func.max(key)).select_from(table))
+    first = int(largest or 0) + 1
+    return list(range(first, first + n))
+
+
+def _processors(session: Session, table: Table, names: Sequence[str]) -> list[Any]:
+    """Each column type's conversion of a value for the driver (UTC times, and on SQLite their text),
+    where it has one: the type as the dialect implements it, as SQLAlchemy's own statements use it."""
+    dialect = session.get_bind().dialect
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
 
 def _copy(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: Column[Any] | None) -> list[Any]:
@@ -69,7 +109,7 @@ def _copy(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key
         )
         names.insert(0, key.name)
     # COPY skips SQLAlchemy's parameter handling: apply each column type's conversion (UTC times) here.
-    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    processors = _processors(session, table, names)
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     cursor = session.connection().connection.cursor()

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from digest.db.bulk import insert_many
 from digest.events.decisions import Decision, Membership
 from digest.events.features import StoryFeatures, dump_features, load_features
 from digest.events.grouping import Assignment, Known
@@ -18,6 +19,8 @@ from digest.events.scoring import Story
 from digest.feeds.models import Story as StoredStory
 
 _CHUNK = 500
+_EVENTS: Table = StoryEvent.__table__  # type: ignore[assignment]
+_STORIES: Table = StoredStory.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +39,8 @@ class GroupedStory:
         return reasons
 
 
-def _story(row: StoredStory) -> Story:
-    return Story(str(row.id), row.title, row.summary_text or "", row.published_at)
+def _story(story_id: int, title: str, summary: str | None, published: datetime) -> Story:
+    return Story(str(story_id), title, summary or "", published)
 
 
 def known_since(session: Session, since: datetime) -> list[Known]:
@@ -73,15 +76,20 @@ def ungrouped(
     session: Session, story_ids: Iterable[int] | None = None, *, since: datetime | None = None
 ) -> list[Story]:
     """Stories without an event yet: these ids, or every one published since ``since``."""
-    query = select(StoredStory).where(~exists().where(StoryEvent.story_id == StoredStory.id))
+    # Only the four columns grouping reads, as plain rows: a poll's new stories carry their whole
+    # content, which ORM objects would load and track for nothing.
+    stories = _STORIES.c
+    query = select(stories.id, stories.title, stories.summary_text, stories.published_at).where(
+        ~exists().where(_EVENTS.c.story_id == stories.id)
+    )
     if since is not None:
-        query = query.where(StoredStory.published_at >= since)
+        query = query.where(stories.published_at >= since)
     if story_ids is None:
-        return [_story(s) for s in session.scalars(query)]
+        return [_story(*row) for row in session.execute(query)]
     ids = sorted(set(story_ids))
     found: list[Story] = []
     for start in range(0, len(ids), _CHUNK):
-        found.extend(_story(s) for s in session.scalars(query.where(StoredStory.id.in_(ids[start : start + _CHUNK]))))
+        found.extend(_story(*row) for row in session.execute(query.where(stories.id.in_(ids[start : start + _CHUNK]))))
     return found
 
 
@@ -89,19 +97,21 @@ def save_assignments(session: Session, assignments: Sequence[Assignment], now: d
     """Store where grouping put each story (replacing an earlier grouping of the same stories)."""
     ids = [int(a.key) for a in assignments]
     for start in range(0, len(ids), _CHUNK):
-        session.execute(delete(StoryEvent).where(StoryEvent.story_id.in_(ids[start : start + _CHUNK])))
-    session.add_all(
-        StoryEvent(
-            story_id=int(a.key),
-            event_key=a.event,
-            thread_key=a.thread,
-            why=json.dumps(a.why, ensure_ascii=False),
-            features=dump_features(a.features) if a.features else None,
-            grouped_at=now,
-        )
+        session.execute(delete(_EVENTS).where(_EVENTS.c.story_id.in_(ids[start : start + _CHUNK])))
+    # Plain rows in bulk (COPY on PostgreSQL): a poll groups thousands of stories at once, and ORM
+    # objects cost more than the grouping itself.
+    rows = [
+        {
+            "story_id": int(a.key),
+            "event_key": a.event,
+            "thread_key": a.thread,
+            "why": json.dumps(a.why, ensure_ascii=False),
+            "features": dump_features(a.features) if a.features else None,
+            "grouped_at": now,
+        }
         for a in assignments
-    )
-    session.flush()
+    ]
+    insert_many(session, _EVENTS, rows)
 
 
 def forget_since(session: Session, since: datetime) -> int:

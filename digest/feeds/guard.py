@@ -14,7 +14,9 @@ caught because the check looks at what they resolve to, never at the text.
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
@@ -188,9 +190,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             # The connection goes to the checked address; TLS still verifies the original host name,
             # because httpcore starts TLS with the origin's host as server_hostname.
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     target, port, timeout=timeout, local_address=local_address, socket_options=socket_options
                 )
+                return _Connection(stream)
             except httpcore.ConnectError as exc:
                 failure = exc
         assert failure is not None
@@ -206,6 +209,44 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _Connection(httpcore.AsyncNetworkStream):
+    """A connection as the inner backend made it, with its socket looked up once.
+
+    Whenever httpcore hands out a request it asks every idle connection whether the server has
+    closed it; anyio answers by building a table of the socket's addresses, several system calls,
+    each time: some 40 times per feed in a poll, each handing the interpreter to the writer thread.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _Connection(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "is_readable" and self._socket is not None:
+            # Readable while idle means the server closed it (or sent what nobody asked for), as
+            # httpcore's own check: a socket without a descriptor any more counts as readable.
+            if self._socket.fileno() < 0:
+                return True
+            poll = select.poll()
+            poll.register(self._socket, select.POLLIN)
+            return bool(poll.poll(0))
+        return self._inner.get_extra_info(info)
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):

@@ -20,7 +20,7 @@ from digest.feeds.entry_store import FeedEntries
 from digest.feeds.fetch import FetchResult
 from digest.feeds.parse import ParsedEntry, ParsedFeed
 from digest.feeds.poll_store import PollRecord
-from digest.feeds.retag import tag_text
+from digest.feeds.reading import tag_text
 from digest.tagging.rules import Ruleset
 from digest.tagging.tagger import Tagging
 

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 from digest.db.engine import session_scope
 from digest.feeds import story_store, topic_store
 from digest.feeds.models import Story
-from digest.feeds.normalise import html_to_text
+from digest.feeds.reading import tag_text
 from digest.feeds.topic_store import TopicChange
 from digest.tagging.rules import Ruleset
-from digest.tagging.tagger import Tagging, tag_story
 
 
 @dataclass(slots=True)
@@ -29,12 +28,6 @@ class RetagReport:
     changed: int = 0
     gained: Counter[str] = field(default_factory=Counter)
     lost: Counter[str] = field(default_factory=Counter)
-
-
-def tag_text(ruleset: Ruleset, title: str, summary: str, content_html: str = "") -> Tagging:
-    """Tag a story from its stored fields (the content is HTML; it is read only when a rule asks)."""
-    content = html_to_text(content_html) if content_html and ruleset.uses_content else ""
-    return tag_story(ruleset, title, summary, content)
 
 
 def tag_and_save(
