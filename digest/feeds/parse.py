@@ -34,7 +34,7 @@ _SOFT_PROBLEMS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOver
 # same two addresses again and again: a fifth of its time on a feed of full-content stories. The join
 # is a pure function of the two strings, so each pair's answer is remembered (bounded, and only for
 # addresses of ordinary length: a hostile feed cannot make the memory hold its megabytes).
-_join_base = feedparser.mixin.make_safe_absolute_uri
+_join_base = getattr(feedparser.mixin, "make_safe_absolute_uri", None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -48,7 +48,10 @@ def _join_base_cheaply(base: str, rel: str | None = None) -> str:
     return _remembered_join(base, rel)
 
 
-feedparser.mixin.make_safe_absolute_uri = _join_base_cheaply
+# Only where feedparser still has the function by that name (a later release may move it: parsing
+# then works as before, only without the remembered joins).
+if hasattr(feedparser.mixin, "make_safe_absolute_uri"):
+    feedparser.mixin.make_safe_absolute_uri = _join_base_cheaply
 
 
 class ParseError(Exception):
