@@ -12,6 +12,7 @@ import functools
 import io
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,23 +35,25 @@ _SOFT_PROBLEMS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOver
 # same two addresses again and again: a fifth of its time on a feed of full-content stories. The join
 # is a pure function of the two strings, so each pair's answer is remembered (bounded, and only for
 # addresses of ordinary length: a hostile feed cannot make the memory hold its megabytes).
-_join_base = getattr(feedparser.mixin, "make_safe_absolute_uri", None)
+_join_base: Callable[[str, str | None], Any] | None = getattr(feedparser.mixin, "make_safe_absolute_uri", None)
 
 
 @functools.lru_cache(maxsize=256)
 def _remembered_join(base: str, rel: str | None) -> str:
+    assert _join_base is not None
     return str(_join_base(base, rel))
 
 
 def _join_base_cheaply(base: str, rel: str | None = None) -> str:
     if len(base) > 2000 or (rel is not None and len(rel) > 2000):
+        assert _join_base is not None
         return str(_join_base(base, rel))
     return _remembered_join(base, rel)
 
 
 # Only where feedparser still has the function by that name (a later release may move it: parsing
 # then works as before, only without the remembered joins).
-if hasattr(feedparser.mixin, "make_safe_absolute_uri"):
+if _join_base is not None:
     feedparser.mixin.make_safe_absolute_uri = _join_base_cheaply
 
 
