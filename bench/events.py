@@ -1,6 +1,6 @@
 """Benchmark: grouping quality against the TF-IDF baseline, and grouping speed against the tagger.
 
-Quality: pairwise precision, recall and F1 of events and threads on tests/events/{dev,heldout}.jsonl,
+Quality: pairwise precision, recall and F1 of events and threads on tests/events/{dev,heldout,heldout2}.jsonl,
 for digest.events and for a plain TF-IDF cosine of headline + summary with a date window (its
 thresholds are the best on the development part).
 
@@ -56,7 +56,7 @@ SYLLABLES = [
 
 
 def quality() -> None:
-    for part in ("dev", "heldout"):
+    for part in ("dev", "heldout", "heldout2"):
         data = load_labelled(ROOT / "tests" / "events" / f"{part}.jsonl")
         stories = [d.story for d in data]
         events, threads = [d.event for d in data], [d.thread for d in data]

@@ -55,3 +55,18 @@ def test_held_out_scores_hold() -> None:
     assert threads.f1 >= MEASURED["threads"] - MARGIN, threads
     # No two different events are joined; the misses are reports of one event kept apart.
     assert events.precision >= 0.95, events
+
+
+# A second held-out set (tests/events/heldout2.jsonl: 160 stories, 66 events, 43 threads, ten outlets),
+# written after grouping was built by someone who did not read how it works: each outlet words its
+# report its own way. Measured once, as it came; nothing was tuned on it (see README).
+MEASURED_SECOND = {"events": 0.644, "threads": 0.560}
+
+
+def test_second_held_out_set_beats_the_baseline_and_holds_its_scores() -> None:
+    events, threads, base_events, base_threads = _scores("heldout2")
+    assert events.f1 > base_events.f1 and threads.f1 > base_threads.f1
+    assert events.f1 >= MEASURED_SECOND["events"] - MARGIN, events
+    assert threads.f1 >= MEASURED_SECOND["threads"] - MARGIN, threads
+    # What it gets wrong is mostly reports kept apart, not different events joined.
+    assert events.precision >= 0.95, events
