@@ -19,7 +19,6 @@ from digest.db.engine import session_scope
 from digest.digests import edition_store, plan_store, review
 from digest.digests.editions import Desk, edition_for
 from digest.digests.select import Candidate, Selection, load_candidates, select_stories
-from digest.mail import outbox
 from digest.subscribers.models import Subscriber
 from digest.subscribers.recipient_store import Recipient
 from digest.tagging.rules import Ruleset
@@ -124,10 +123,13 @@ def plan_edition(
             report.empty += len(empty)
             if not dry_run:
                 with session_scope(engine) as writer:
-                    outbox.queue(writer, full, queued_at)
-                    outbox.queue(writer, empty, queued_at, empty=True)
+                    plan_store.queue(writer, full, queued_at)
+                    plan_store.queue(writer, empty, queued_at, empty=True)
             if on_batch:
                 on_batch(len(due))
+    if report.queued and not dry_run:
+        with session_scope(engine) as session:
+            plan_store.refresh_statistics(session)
     return report
 
 

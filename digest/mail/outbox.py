@@ -1,4 +1,5 @@
-"""All SQL of the outbox: queueing deliveries, claiming them, recording what happened.
+"""All SQL of the outbox but planning's (queueing a row per reader, in digests.plan_store): claiming
+deliveries, recording what happened.
 
 Claiming is atomic: one UPDATE ... RETURNING takes the rows (on PostgreSQL its subquery locks them with
 FOR UPDATE SKIP LOCKED), so several senders, in one process or many, never take the same row. A row
@@ -17,31 +18,23 @@ cancelled or handed over, never both; a stamped row is in flight until its outco
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import (
     Connection,
-    DateTime,
-    Integer,
-    String,
     Table,
-    Text,
+    Update,
     bindparam,
     func,
-    literal,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from digest.db.types import UTCDateTime
 from digest.mail.models import Delivery
 
 # The deliveries whose window does not count (they never reached the reader): a reader's next
@@ -66,27 +59,6 @@ def last_windows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, d
         .group_by(Delivery.subscriber_id)
     )
     return {subscriber_id: when for subscriber_id, when in session.execute(query)}
-
-
-def queue(
-    session: Session, rows: Iterable[tuple[int, str, Sequence[int], datetime]], now: datetime, *, empty: bool = False
-) -> int:
-    """Create deliveries (subscriber id, edition, story ids, window end); "empty" ones are final.
-    Two planners racing on one edition: the second one's rows are simply not created."""
-    new = [(s, e, json.dumps(list(ids)), w) for s, e, ids, w in rows]
-    if not new:
-        return 0
-    fixed = {"state": "empty" if empty else "queued", "now": now}
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement over arrays: psycopg's executemany sends an INSERT per row, which was a
-        # third of planning. The array of times skips the column type, so it gets UTC here.
-        subscriber_ids, editions, story_ids, window_ends = (list(c) for c in zip(*new, strict=True))
-        arrays = {"subscriber_ids": subscriber_ids, "editions": editions, "story_ids": story_ids}
-        session.execute(QUEUE_ROWS, arrays | {"window_ends": [w.astimezone(UTC) for w in window_ends]} | fixed)
-    else:  # sqlite3's executemany runs its prepared statement for every row in C
-        names = ("subscriber_id", "edition", "story_ids", "window_end")
-        session.execute(QUEUE_ROW, [dict(zip(names, row, strict=True)) | fixed for row in new])
-    return len(new)
 
 
 def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
@@ -127,8 +99,11 @@ def claim(
     due = select(Delivery.id).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
     if skip_editions:
         due = due.where(Delivery.edition.not_in(list(skip_editions)))
+    # Oldest due first, in the order of the index on (state, next attempt), so the claim reads only
+    # the rows it takes (rows due at one time come in the order they were queued). In id order it
+    # sorted every queued row, or walked the primary key from the first delivery ever made.
     picked = (
-        due.order_by(Delivery.id)
+        due.order_by(Delivery.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")  # a CTE runs once; an IN (subquery) may run again and take more than ``limit`` rows
@@ -260,70 +235,43 @@ def _dialect(bind: Session | Connection) -> str:
 
 
 # The statements of the sending path, on the table rather than the ORM entity and built once: a
-# sender runs them once or twice per message, and so they skip the ORM's per-statement work.
-_TABLE = cast(Table, Delivery.__table__)
-HAND_OVER = (
-    update(_TABLE)
-    .where(
-        _TABLE.c.id == bindparam("delivery_id"),
-        _TABLE.c.state == "sending",
-        _TABLE.c.claimed_by == bindparam("worker"),
-        _TABLE.c.sent_at.is_(None),
+# sender runs them once or twice per message, and so they skip the ORM's per-statement work. The
+# names of their values can be chosen, for statements that hold several of them (a sending round).
+def hand_over_statement(delivery_id: str = "delivery_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam(delivery_id),
+            _TABLE.c.state == "sending",
+            _TABLE.c.claimed_by == bindparam("worker"),
+            _TABLE.c.sent_at.is_(None),
+        )
+        .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
     )
-    .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
-)
-SENT = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("delivery_id"))
-    .values(
-        state="sent",
-        sent_at=bindparam("now"),
-        message_id=bindparam("message_id"),
-        attempts=_TABLE.c.attempts + 1,
-        updated_at=bindparam("now"),
-        last_error=None,
-    )
-)
-RELEASE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("delivery_id"), _TABLE.c.state == "sending")
-    .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
-)
 
-# Queueing: planning inserts a row per reader. On PostgreSQL the rows of a batch go as arrays that
-# the statement unnests; the other columns are the same for every row.
-_NEW = (
-    func.unnest(
-        bindparam("subscriber_ids", type_=ARRAY(Integer)),
-        bindparam("editions", type_=ARRAY(String)),
-        bindparam("story_ids", type_=ARRAY(Text)),
-        bindparam("window_ends", type_=ARRAY(DateTime(timezone=True))),
+
+def sent_statement(delivery_id: str = "delivery_id", message_id: str = "message_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam(delivery_id))
+        .values(
+            state="sent",
+            sent_at=bindparam("now"),
+            message_id=bindparam(message_id),
+            attempts=_TABLE.c.attempts + 1,
+            updated_at=bindparam("now"),
+            last_error=None,
+        )
     )
-    .table_valued("subscriber_id", "edition", "story_ids", "window_end")
-    .render_derived()
-)
-_NOW = bindparam("now", type_=UTCDateTime)
-_COLUMNS = ["subscriber_id", "edition", "story_ids", "window_end", "state", "attempts"]
-QUEUE_ROWS = (
-    pg_insert(_TABLE)
-    .from_select(
-        [*_COLUMNS, "created_at", "updated_at", "next_attempt_at"],
-        select(*_NEW.c, bindparam("state", type_=String), literal(0), _NOW, _NOW, _NOW),
+
+
+def release_statement(delivery_id: str = "delivery_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam(delivery_id), _TABLE.c.state == "sending")
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
     )
-    .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
-)
-QUEUE_ROW = (
-    sqlite_insert(_TABLE)
-    .values(
-        subscriber_id=bindparam("subscriber_id"),
-        edition=bindparam("edition"),
-        story_ids=bindparam("story_ids"),
-        window_end=bindparam("window_end"),
-        state=bindparam("state"),
-        attempts=0,
-        created_at=_NOW,
-        updated_at=_NOW,
-        next_attempt_at=_NOW,
-    )
-    .on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
-)
+
+
+_TABLE = cast(Table, Delivery.__table__)
+HAND_OVER, SENT, RELEASE = hand_over_statement(), sent_statement(), release_statement()
