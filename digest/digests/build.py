@@ -16,11 +16,9 @@ from sqlalchemy import Engine
 
 from digest.config import Settings
 from digest.db.engine import session_scope
-from digest.digests import edition_store, review
+from digest.digests import edition_store, plan_store, review
 from digest.digests.editions import Desk, edition_for
 from digest.digests.select import Candidate, Selection, load_candidates, select_stories
-from digest.mail import outbox
-from digest.subscribers import recipient_store
 from digest.subscribers.models import Subscriber
 from digest.subscribers.recipient_store import Recipient
 from digest.tagging.rules import Ruleset
@@ -95,43 +93,43 @@ def plan_edition(
     queued_at = min(now, datetime.now(UTC))
     policy = None if settings.privacy.send_before_new_policy_accepted else settings.privacy.policy_version
     with session_scope(engine, read_only=True) as reader:  # the batches commit beside it
-        # Most readers share their topics and window start with many others: select once for them all.
-        selections: dict[tuple[str, tuple[str, ...], datetime, frozenset[int]], Selection] = {}
-        for people in recipient_store.iter_sendable(
-            reader, max_failures=settings.delivery.max_failures, policy_version=policy, batch=batch
+        # Most readers share their topics and window start with many others: select once for them
+        # all, keeping the chosen story ids and whether they make a digest to send.
+        selections: dict[tuple[str, tuple[str, ...], datetime, frozenset[int]], tuple[tuple[int, ...], bool]] = {}
+        for due in plan_store.iter_due(
+            reader, editions, max_failures=settings.delivery.max_failures, policy_version=policy, batch=batch
         ):
-            ids = [p.id for p in people]
-            windows = outbox.last_windows(reader, ids)
-            done = {f: outbox.existing_editions(reader, ids, e) for f, e in editions.items()}
-            got = edition_store.received(reader, ids, oldest) if any(kept.values()) else {}
+            got = edition_store.received(reader, [d.person.id for d in due], oldest) if any(kept.values()) else {}
             full: list[tuple[int, str, tuple[int, ...], datetime]] = []
             empty: list[tuple[int, str, tuple[int, ...], datetime]] = []
-            for person in people:
+            for person, queued, last_window in due:
                 frequency = person.frequency
-                if person.id in done[frequency]:
+                if queued:
                     report.already += 1
                     continue
                 if not ready[frequency]:
                     report.waiting_readers += 1
                     continue
-                since = since_for(settings, windows.get(person.id), now, starts[frequency])
+                since = since_for(settings, last_window, now, starts[frequency])
                 again = frozenset(kept[frequency] - got.get(person.id, set()))
                 key = (frequency, tuple(person.topic_slugs), since, again)
                 chosen = selections.get(key)
                 if chosen is None:
-                    chosen = selections[key] = selection_for(
-                        settings, ruleset, candidates, person, since, desks[frequency], again
-                    )
-                row = (person.id, editions[frequency], chosen.story_ids, now)
-                (full if chosen.count or settings.digest.send_empty else empty).append(row)
+                    picked = selection_for(settings, ruleset, candidates, person, since, desks[frequency], again)
+                    chosen = selections[key] = (picked.story_ids, bool(picked.count or settings.digest.send_empty))
+                story_ids, sent = chosen
+                (full if sent else empty).append((person.id, editions[frequency], story_ids, now))
             report.queued += len(full)
             report.empty += len(empty)
             if not dry_run:
                 with session_scope(engine) as writer:
-                    outbox.queue(writer, full, queued_at)
-                    outbox.queue(writer, empty, queued_at, empty=True)
+                    plan_store.queue(writer, full, queued_at)
+                    plan_store.queue(writer, empty, queued_at, empty=True)
             if on_batch:
-                on_batch(len(people))
+                on_batch(len(due))
+    if report.queued and not dry_run:
+        with session_scope(engine) as session:
+            plan_store.refresh_statistics(session)
     return report
 
 

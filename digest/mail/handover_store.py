@@ -2,10 +2,10 @@
 transaction, straight to the database driver.
 
 A sender writes once per message (``digests.bookkeeping``), so these writes are the sending path's
-hottest SQL. They are the outbox's own statements (``outbox.SENT``, ``HAND_OVER``, ``RELEASE``),
-compiled once per database and run on the driver's cursor, with their values converted as
-SQLAlchemy would: a tenth of the cost of a statement run through SQLAlchemy, where that cost was
-half of each message's bookkeeping.
+hottest SQL. They are the outbox's own statements (``outbox.SENT``, ``HAND_OVER``, ``RELEASE``; on
+PostgreSQL a whole round of them as one statement), compiled once per database and run on the
+driver's cursor, with their values converted as SQLAlchemy would: a tenth of the cost of a statement
+run through SQLAlchemy, where that cost was half of each message's bookkeeping.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect, text
+from sqlalchemy import Connection, Dialect, false, literal, select, union_all
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -44,21 +44,38 @@ class _Statements:
     stamp: Callable[[datetime], Any]  # a time as the driver takes it for these columns
 
 
+def _prepare(statement: ClauseElement, dialect: Dialect) -> _Prepared:
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+    order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    given = {bind.key: None for bind in compiled.binds.values() if bind.required}  # filled per row
+    return _Prepared(compiled.string, dict(compiled.construct_params(given) or {}), order)
+
+
 @cache
 def _statements(dialect: Dialect) -> _Statements:
-    def prepare(statement: ClauseElement) -> _Prepared:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-        given = {bind.key: None for bind in compiled.binds.values() if bind.required}  # filled per row
-        return _Prepared(compiled.string, dict(compiled.construct_params(given) or {}), order)
-
     processor = outbox.HAND_OVER.table.c.sent_at.type.dialect_impl(dialect).bind_processor(dialect)
     return _Statements(
-        prepare(outbox.SENT),
-        prepare(outbox.HAND_OVER),
-        prepare(outbox.RELEASE),
+        _prepare(outbox.SENT, dialect),
+        _prepare(outbox.HAND_OVER, dialect),
+        _prepare(outbox.RELEASE, dialect),
         processor or (lambda value: value),
     )
+
+
+@lru_cache(maxsize=64)
+def _round(dialect: Dialect, sent: int, hand_over: int, give_back: int) -> _Prepared:
+    """PostgreSQL: a whole round as one statement, one round trip: each row's own UPDATE (on its
+    id, so always through the primary key) a data-modifying CTE, which runs whether or not the
+    SELECT reads it; the SELECT returns the ids handed over. Outside a transaction the statement is
+    a transaction of its own. One statement per shape of round (how many rows of each kind)."""
+    ctes = [outbox.sent_statement(f"sent_{i}", f"message_id_{i}").cte(f"sent_{i}") for i in range(sent)]
+    ctes += [outbox.release_statement(f"give_back_{i}").cte(f"released_{i}") for i in range(give_back)]
+    handed = [
+        outbox.hand_over_statement(f"hand_over_{i}").returning(outbox.HAND_OVER.table.c.id).cte(f"handed_{i}")
+        for i in range(hand_over)
+    ]
+    ids = [select(h.c.id) for h in handed] or [select(literal(0)).where(false())]
+    return _prepare((union_all(*ids) if len(ids) > 1 else ids[0]).add_cte(*ctes), dialect)
 
 
 def record_and_hand_over(
@@ -69,20 +86,23 @@ def record_and_hand_over(
     worker: str,
     now: datetime,
 ) -> set[int]:
-    """In the connection's open transaction: record ``sent`` (delivery id, message id) as sent,
-    stamp the ``hand_over`` rows still waiting to go out and return their ids, and release the
-    ``give_back`` rows unsent."""
+    """Record ``sent`` (delivery id, message id) as sent, stamp the ``hand_over`` rows still waiting
+    to go out and return their ids, and release the ``give_back`` rows unsent: in the connection's
+    open transaction, or on PostgreSQL in one statement, which outside a transaction is one itself."""
     plan = _statements(connection.dialect)
-    if not sent and hand_over and connection.dialect.name == "postgresql":
-        # Only stamps: seen by every other transaction at once, without waiting for the disk; lost
-        # only if the server itself crashes, and then the rows are in flight again, as after any
-        # crash. A transaction that records a message as sent waits for the disk like any other.
-        connection.execute(text("SET LOCAL synchronous_commit = off"))
     stamp = plan.stamp(now)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        # One statement per row: a group is a few rows, and psycopg's executemany starts a pipeline,
-        # which costs more than it saves for so few.
+        if connection.dialect.name == "postgresql":
+            statement = _round(connection.dialect, len(sent), len(hand_over), len(give_back))
+            values: dict[str, Any] = {"worker": worker, "now": stamp}
+            for i, (delivery_id, message_id) in enumerate(sent):
+                values[f"sent_{i}"], values[f"message_id_{i}"] = delivery_id, message_id
+            values |= {f"hand_over_{i}": delivery_id for i, delivery_id in enumerate(hand_over)}
+            values |= {f"give_back_{i}": delivery_id for i, delivery_id in enumerate(give_back)}
+            cursor.execute(statement.sql, statement.values(values))
+            return {delivery_id for (delivery_id,) in cursor.fetchall()}
+        # SQLite: one statement per row, each a call into the library, no round trip.
         for delivery_id, message_id in sent:
             cursor.execute(
                 plan.sent.sql, plan.sent.values({"delivery_id": delivery_id, "message_id": message_id, "now": stamp})

@@ -1,4 +1,5 @@
-"""All SQL of the outbox: queueing deliveries, claiming them, recording what happened.
+"""All SQL of the outbox but planning's (queueing a row per reader, in digests.plan_store): claiming
+deliveries, recording what happened.
 
 Claiming is atomic: one UPDATE ... RETURNING takes the rows (on PostgreSQL its subquery locks them with
 FOR UPDATE SKIP LOCKED), so several senders, in one process or many, never take the same row. A row
@@ -17,17 +18,28 @@ cancelled or handed over, never both; a stamped row is in flight until its outco
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    Connection,
+    Table,
+    Update,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from digest.mail.models import Delivery
+
+# The deliveries whose window does not count (they never reached the reader): a reader's next
+# digest starts where the last of the others (sent, empty, queued, sending) ended.
+NO_WINDOW_STATES = ("failed", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,51 +51,14 @@ class Claimed:
     attempts: int
 
 
-def existing_editions(session: Session, subscriber_ids: Sequence[int], edition: str) -> set[int]:
-    """Which of these subscribers already have a delivery for this edition."""
-    query = select(Delivery.subscriber_id).where(
-        Delivery.subscriber_id.in_(subscriber_ids), Delivery.edition == edition
-    )
-    return set(session.scalars(query))
-
-
 def last_windows(session: Session, subscriber_ids: Sequence[int]) -> dict[int, datetime]:
     """Where each subscriber's last digest (sent, or empty) ended: the next one starts there."""
     query = (
         select(Delivery.subscriber_id, func.max(Delivery.window_end))
-        .where(Delivery.subscriber_id.in_(subscriber_ids), Delivery.state.in_(("sent", "empty", "queued", "sending")))
+        .where(Delivery.subscriber_id.in_(subscriber_ids), Delivery.state.not_in(NO_WINDOW_STATES))
         .group_by(Delivery.subscriber_id)
     )
     return {subscriber_id: when for subscriber_id, when in session.execute(query)}
-
-
-def queue(
-    session: Session, rows: Iterable[tuple[int, str, Sequence[int], datetime]], now: datetime, *, empty: bool = False
-) -> int:
-    """Create deliveries (subscriber id, edition, story ids, window end); "empty" ones are final."""
-    values = [
-        {
-            "subscriber_id": subscriber_id,
-            "edition": edition,
-            "story_ids": json.dumps(list(story_ids)),
-            "window_end": window_end,
-            "state": "empty" if empty else "queued",
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-            "next_attempt_at": now,
-        }
-        for subscriber_id, edition, story_ids, window_end in rows
-    ]
-    if values:
-        # Two planners racing on one edition: the second one's rows are simply not created.
-        dialect = session.get_bind().dialect.name
-        # The table, not the ORM entity: planning inserts a row per reader, and Core does it in bulk.
-        table = cast(Table, Delivery.__table__)
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(table).on_conflict_do_nothing(index_elements=["subscriber_id", "edition"])
-        session.execute(statement, values)
-    return len(values)
 
 
 def reclaim_stale(session: Session, now: datetime, timeout: timedelta) -> int:
@@ -124,8 +99,11 @@ def claim(
     due = select(Delivery.id).where(Delivery.state == "queued", Delivery.next_attempt_at <= now)
     if skip_editions:
         due = due.where(Delivery.edition.not_in(list(skip_editions)))
+    # Oldest due first, in the order of the index on (state, next attempt), so the claim reads only
+    # the rows it takes (rows due at one time come in the order they were queued). In id order it
+    # sorted every queued row, or walked the primary key from the first delivery ever made.
     picked = (
-        due.order_by(Delivery.id)
+        due.order_by(Delivery.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")  # a CTE runs once; an IN (subquery) may run again and take more than ``limit`` rows
@@ -257,32 +235,43 @@ def _dialect(bind: Session | Connection) -> str:
 
 
 # The statements of the sending path, on the table rather than the ORM entity and built once: a
-# sender runs them once or twice per message, and so they skip the ORM's per-statement work.
+# sender runs them once or twice per message, and so they skip the ORM's per-statement work. The
+# names of their values can be chosen, for statements that hold several of them (a sending round).
+def hand_over_statement(delivery_id: str = "delivery_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam(delivery_id),
+            _TABLE.c.state == "sending",
+            _TABLE.c.claimed_by == bindparam("worker"),
+            _TABLE.c.sent_at.is_(None),
+        )
+        .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
+    )
+
+
+def sent_statement(delivery_id: str = "delivery_id", message_id: str = "message_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam(delivery_id))
+        .values(
+            state="sent",
+            sent_at=bindparam("now"),
+            message_id=bindparam(message_id),
+            attempts=_TABLE.c.attempts + 1,
+            updated_at=bindparam("now"),
+            last_error=None,
+        )
+    )
+
+
+def release_statement(delivery_id: str = "delivery_id") -> Update:
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id == bindparam(delivery_id), _TABLE.c.state == "sending")
+        .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
+    )
+
+
 _TABLE = cast(Table, Delivery.__table__)
-HAND_OVER = (
-    update(_TABLE)
-    .where(
-        _TABLE.c.id == bindparam("delivery_id"),
-        _TABLE.c.state == "sending",
-        _TABLE.c.claimed_by == bindparam("worker"),
-        _TABLE.c.sent_at.is_(None),
-    )
-    .values(sent_at=bindparam("now"), updated_at=bindparam("now"))
-)
-SENT = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("delivery_id"))
-    .values(
-        state="sent",
-        sent_at=bindparam("now"),
-        message_id=bindparam("message_id"),
-        attempts=_TABLE.c.attempts + 1,
-        updated_at=bindparam("now"),
-        last_error=None,
-    )
-)
-RELEASE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("delivery_id"), _TABLE.c.state == "sending")
-    .values(state="queued", claimed_at=None, claimed_by=None, sent_at=None, updated_at=bindparam("now"))
-)
+HAND_OVER, SENT, RELEASE = hand_over_statement(), sent_statement(), release_statement()

@@ -1,24 +1,23 @@
 """The SQL of sending: subscribers read as plain rows for planning and for building each copy.
 
-Planning reads every confirmed subscriber and every sender reads the people of each claimed batch,
-so these reads skip the ORM (no identity map, no change tracking): one query for the people and
-one for their topics, per batch.
+Planning reads every confirmed subscriber (these columns, beside their outbox rows) and every sender
+reads the people of each claimed batch, so these reads skip the ORM (no identity map, no change
+tracking).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Label, func, select
 from sqlalchemy.orm import Session
 
 from digest.subscribers.models import Subscriber, SubscriberTopic
 
-_COLUMNS = (
+COLUMNS = (
     Subscriber.id,
     Subscriber.email,
     Subscriber.status,
@@ -48,48 +47,32 @@ def recipients_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Recipie
     wanted = list(ids)
     if not wanted:
         return {}
-    rows = session.execute(select(*_COLUMNS).where(Subscriber.id.in_(wanted))).all()
-    return {r.id: r for r in _with_topics(session, rows)}
+    rows = session.execute(select(*COLUMNS, topics_of(session)).where(Subscriber.id.in_(wanted)))
+    return {r.id: recipient(r) for r in rows}
 
 
-def iter_sendable(
-    session: Session, *, max_failures: int, policy_version: str | None = None, batch: int = 1000
-) -> Iterator[list[Recipient]]:
-    """Confirmed subscribers whose address still works (and, if given, who agreed to this policy)."""
-    last = 0
-    while True:
-        query = (
-            select(*_COLUMNS)
-            .where(Subscriber.id > last, Subscriber.status == "confirmed", Subscriber.failed_deliveries < max_failures)
-            .order_by(Subscriber.id)
-            .limit(batch)
-        )
-        if policy_version is not None:
-            query = query.where(Subscriber.policy_version == policy_version)
-        rows = session.execute(query).all()
-        if not rows:
-            return
-        yield _with_topics(session, rows)
-        last = rows[-1].id
+def topics_of(session: Session) -> Label[str | None]:
+    """Each subscriber's topics joined by spaces, as a column beside ``COLUMNS``.
+
+    A subquery on the subscriber's own rows, so the database answers it from the primary key of
+    their topics whatever it knows of the table: asked for a list of subscribers at once, PostgreSQL
+    scanned every subscriber's topics for each batch of a send while the table was not analysed yet
+    (just after an import)."""
+    joined = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+    query = select(joined(SubscriberTopic.topic, " ")).where(SubscriberTopic.subscriber_id == Subscriber.id)
+    return query.scalar_subquery().label("topics")
 
 
-def _with_topics(session: Session, rows: Sequence[Any]) -> list[Recipient]:  # rows of _COLUMNS
-    topics: dict[int, list[str]] = defaultdict(list)
-    ids = [r.id for r in rows]
-    query = select(SubscriberTopic.subscriber_id, SubscriberTopic.topic).where(SubscriberTopic.subscriber_id.in_(ids))
-    for subscriber_id, topic in session.execute(query):
-        topics[subscriber_id].append(topic)
-    return [
-        Recipient(
-            r.id,
-            r.email,
-            r.status,
-            r.frequency,
-            r.link_key,
-            r.created_at,
-            r.confirmed_at,
-            r.failed_deliveries,
-            sorted(topics[r.id]),
-        )
-        for r in rows
-    ]
+def recipient(row: Any) -> Recipient:
+    """A row of ``COLUMNS`` and ``topics_of``."""
+    return Recipient(
+        row.id,
+        row.email,
+        row.status,
+        row.frequency,
+        row.link_key,
+        row.created_at,
+        row.confirmed_at,
+        row.failed_deliveries,
+        sorted(row.topics.split(" ")) if row.topics else [],
+    )

@@ -102,6 +102,27 @@ def test_the_next_edition_has_only_what_is_new(engine: Engine, settings: Setting
     assert [d["edition"] for d in exported["deliveries"]] == ["daily:2026-10-05", "daily:2026-10-06"]
 
 
+def test_a_failed_digest_is_not_queued_again_and_the_next_edition_follows(
+    engine: Engine, settings: Settings, ruleset: Ruleset
+) -> None:
+    subscribe(engine, settings, "deep@example.org", ["deepfakes"], "daily", DAY0 - timedelta(days=1), ruleset)
+    ingest(engine, ruleset, NEWS, DAY0)
+    assert plan_edition(engine, settings, ruleset, DAY0 + timedelta(hours=2)).queued == 1
+    with session_scope(engine) as s:
+        person = subscribers.by_email(s, "deep@example.org")
+        assert person is not None
+        (row,) = outbox.deliveries_of(s, person.id)
+        outbox.mark_failed(s, row.id, "550 mailbox unavailable", DAY0 + timedelta(hours=2))
+    # Planned again the same day: the edition is theirs already, failed or not.
+    assert plan_edition(engine, settings, ruleset, DAY0 + timedelta(hours=3)).already == 1
+    later = DAY0 + timedelta(days=1)
+    ingest(engine, ruleset, rss(("Deepfake of minister used in scam ads", "https://wire.example/5", "")), later)
+    assert send(engine, settings, ruleset, later + timedelta(hours=1)) == (1, 0, 0)
+    (mail,) = messages(outbox_dir(settings))
+    # Its stories are not sent late: the next edition starts where the failed one's edition ended.
+    assert "minister" in text_of(mail) and "boss's voice" not in text_of(mail)
+
+
 def test_nothing_new_sends_nothing_unless_configured(engine: Engine, settings: Settings, ruleset: Ruleset) -> None:
     subscribe(engine, settings, "quiet@example.org", ["child-protection"], "daily", DAY0, ruleset)
     assert send(engine, settings, ruleset, DAY0 + timedelta(hours=1)) == (0, 1, 0)
