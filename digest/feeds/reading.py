@@ -81,11 +81,7 @@ def read_feed(data: FeedBytes, ruleset: Ruleset | None) -> Reading:
         return Reading(parsed)
     # Every entry, though the store may find most of them unchanged: here the tagging costs a worker's
     # core, beside the parsing, rather than the one the poll fetches and stores with.
-    content = ruleset.uses_content
-    taggings = tuple(
-        tag_story(ruleset, e.title, e.summary_text, html_to_text(e.content_html) if content else "")
-        for e in parsed.entries
-    )
+    taggings = tuple(tag_text(ruleset, e.title, e.summary_text, e.content_html) for e in parsed.entries)
     return Reading(parsed, taggings=taggings)
 
 

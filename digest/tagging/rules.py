@@ -67,6 +67,8 @@ class Ruleset:
     fields_read: frozenset[str] = frozenset(FIELDS)  # the fields some rule reads
     # The learned layer beside the rules (digest.tagging.learned), when one is loaded.
     learned: LearnedModel | None = None
+    # Whether a rule reads a story's full content: worked out once, because a poll asks per story.
+    uses_content: bool = False
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -80,10 +82,6 @@ class Ruleset:
         return tuple(t.slug for t in self.topics if t.slug not in implied) + tuple(
             t.slug for t in self.topics if t.slug in implied
         )
-
-    @property
-    def uses_content(self) -> bool:
-        return any("content" in r.fields for t in self.topics for r in (*t.rules, *t.negatives))
 
     def topic(self, slug: str) -> Topic:
         for topic in self.topics:
@@ -156,6 +154,7 @@ class _Compiler:
             fields_read=frozenset(FIELDS)
             if any(t.threshold <= 0 for t in topics)
             else frozenset(f for t in topics for r in (*t.rules, *t.negatives) for f in r.fields),
+            uses_content=any("content" in r.fields for t in topics for r in (*t.rules, *t.negatives)),
         )
 
     def topic(self, raw: Any, index: int, groups: dict[str, frozenset[int]], threshold: float) -> Topic:
