@@ -7,6 +7,7 @@ when a command first asks for them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,14 +108,23 @@ class AppContext:
         """The rules, with the learned layer beside them when its weights file exists."""
         from dataclasses import replace
 
-        from digest.tagging.learned import load_model
+        from digest.tagging.learned import load_model, trained_beside
         from digest.tagging.rules import load_rules
 
         if self._ruleset is None:
             ruleset = load_rules(self.topics_path())
             learned = self.learned_path()
             if learned is not None and learned.exists():
-                ruleset = replace(ruleset, learned=load_model(learned))
+                model = load_model(learned)
+                if not trained_beside(model, ruleset.fingerprint):
+                    # Still used (it was right for most stories before the edit), but the operator
+                    # should know its verdicts assume other rules.
+                    logging.getLogger("digest.tagging").warning(
+                        "%s was trained beside other rules than %s: run 'digest retag --learn' to retrain it",
+                        learned,
+                        self.topics_path(),
+                    )
+                ruleset = replace(ruleset, learned=model)
             self._ruleset = ruleset
         return self._ruleset
 

@@ -76,6 +76,9 @@ def apply(app: AppContext, key: str, no_retag: bool) -> None:
             click.echo(f"  {topic}: +{report.gained[topic]} gained, -{report.lost[topic]} lost")
     else:
         click.echo("run 'digest retag' to apply it to the stored stories")
+    if ruleset.learned is not None:
+        # The layer's weights were trained beside the rules as they were before this change.
+        click.echo("the learned layer was trained beside the old rules: run 'digest retag --learn' to retrain it")
 
 
 def proposal_json(proposal: Proposal, found: Proposals) -> dict[str, object]:

@@ -26,6 +26,7 @@ FORMAT = 1  # the layout of the weights file; a file of another layout is refuse
 # for it, in steps of the topic's threshold ("score:ai-misuse", clipped to -1..3).
 RULE_GIVEN = "rule:"
 RULE_SCORE = "score:"
+RULES_FINGERPRINT = "rules_fingerprint"  # the key in "about" naming the rules the weights were trained beside
 REASONS = 3  # how many of the heaviest features a learned tag names as its why
 # Words that say nothing alone: never named as a reason (their weight still counts).
 QUIET = frozenset(
@@ -100,6 +101,13 @@ def model_from_json(data: Any, source: str = "learned weights") -> LearnedModel:
         raise LearnedError(f"{source}: a topic's weights are malformed ({exc})") from None
     about = data.get("about")
     return LearnedModel(topics, about if isinstance(about, dict) else {})
+
+
+def trained_beside(model: LearnedModel, fingerprint: str) -> bool:
+    """Whether ``model`` was trained beside the rules of this fingerprint (Ruleset.fingerprint). Weights
+    that do not say which rules they were trained beside are taken as matching."""
+    recorded = model.about.get(RULES_FINGERPRINT)
+    return not isinstance(recorded, str) or not fingerprint or recorded == fingerprint
 
 
 def story_features(title: str, summary: str) -> set[str]:

@@ -11,6 +11,8 @@ the rule.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,10 @@ class Ruleset:
     learned: LearnedModel | None = None
     # Whether a rule reads a story's full content: worked out once, because a poll asks per story.
     uses_content: bool = False
+    # What the rules say, as a short hash of the file's settings (not of its comments or layout): the
+    # learned layer records the rules it was trained beside, so weights left over from other rules
+    # can be told (see learned.trained_beside).
+    fingerprint: str = ""
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -103,6 +109,13 @@ def load_rules(path: Path) -> Ruleset:
 
 def compile_rules(data: dict[str, Any], source: str = "topics.toml") -> Ruleset:
     return _Compiler(source).compile(data)
+
+
+def rules_fingerprint(data: dict[str, Any]) -> str:
+    """A short hash of a topics file's settings: equal for two files that say the same, whatever
+    their comments, order of keys or layout."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class _Compiler:
@@ -155,6 +168,7 @@ class _Compiler:
             if any(t.threshold <= 0 for t in topics)
             else frozenset(f for t in topics for r in (*t.rules, *t.negatives) for f in r.fields),
             uses_content=any("content" in r.fields for t in topics for r in (*t.rules, *t.negatives)),
+            fingerprint=rules_fingerprint(data),
         )
 
     def topic(self, raw: Any, index: int, groups: dict[str, frozenset[int]], threshold: float) -> Topic:

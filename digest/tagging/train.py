@@ -21,7 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from digest.tagging.learned import RULE_GIVEN, RULE_SCORE, LearnedModel, TopicModel, story_features
+from digest.tagging.learned import (
+    RULE_GIVEN,
+    RULE_SCORE,
+    RULES_FINGERPRINT,
+    LearnedModel,
+    TopicModel,
+    story_features,
+)
 from digest.tagging.rules import Ruleset
 from digest.tagging.tagger import fold_text, rule_features, tag_story
 
@@ -98,7 +105,7 @@ def train_model(ruleset: Ruleset, examples: Sequence[Example], about: Mapping[st
         "rule_scale": RULE_SCALE,
         "pin_weight": PIN_WEIGHT,
     }
-    return LearnedModel(topics, {**counts, **(about or {})})
+    return LearnedModel(topics, {**counts, **(about or {}), RULES_FINGERPRINT: ruleset.fingerprint})
 
 
 def _row(ruleset: Ruleset, example: Example) -> dict[str, float]:

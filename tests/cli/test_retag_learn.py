@@ -61,6 +61,17 @@ def test_retag_learn_trains_on_examples_and_pins_and_retags(database_url: str, t
     # Without --learn the weights just written are read again.
     again = run(database_url, "retag", env=env)
     assert again.exit_code == 0 and "and the learned layer: 0 changed" in again.output
+    assert "trained beside other rules" not in again.output
+
+    # A hand edit of the rules: the weights still work, and the operator is told to retrain them.
+    edited = json.loads(json.dumps(RULES))
+    edited["topics"][0]["rules"][0]["all"][1].append("scam*")
+    rules.write_text(tomlkit.dumps(edited))
+    stale = run(database_url, "retag", env=env)
+    assert stale.exit_code == 0, stale.output
+    assert f"{weights} was trained beside other rules than {rules}: run 'digest retag --learn'" in stale.output
+    retrained = run(database_url, "retag", "--learn", "--examples", str(examples), env=env)
+    assert retrained.exit_code == 0 and "trained beside other rules" not in run(database_url, "retag", env=env).output
 
 
 def test_retag_learn_explains_what_is_missing_in_one_line(database_url: str, tmp_path: Path) -> None:

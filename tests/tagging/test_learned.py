@@ -7,14 +7,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import tomlkit
 
 from digest.feeds.learning import write_model
-from digest.tagging.learned import LearnedError, load_model, model_from_json
-from digest.tagging.rules import Ruleset, compile_rules
+from digest.tagging.learned import LearnedError, load_model, model_from_json, trained_beside
+from digest.tagging.rules import Ruleset, compile_rules, load_rules
 from digest.tagging.tagger import tag_story
 from digest.tagging.train import Example, examples_from_pins, train_model
 from tests.tagging.examples import EXAMPLES, WEIGHTS, example_lines, shipped_stories, training_stories
-from tests.tagging.score import labelled_sets
+from tests.tagging.score import ROOT, labelled_sets
 
 RULES = {
     "topics": [
@@ -132,3 +133,29 @@ def test_the_shipped_examples_are_our_own_stories_and_the_weights_were_trained_o
     model = model_from_json(shipped)
     assert model.about["examples"] == len(training_stories(sets)) and model.about["pins"] == 0
     assert set(model.topics) == {"ai-misuse", "child-protection", "deepfakes"}
+
+
+def test_the_shipped_weights_were_trained_beside_the_shipped_rules() -> None:
+    # A change to config/topics.toml that leaves config/learned.json alone fails here: the weights
+    # would assume rules that are no longer there (python -m tests.tagging.examples retrains them).
+    shipped = load_rules(ROOT / "config" / "topics.toml")
+    assert trained_beside(model_from_json(json.loads(WEIGHTS.read_text(encoding="utf-8"))), shipped.fingerprint)
+
+
+def test_the_rules_fingerprint_follows_what_the_rules_say_not_their_layout(tmp_path: Path) -> None:
+    plain, commented = tmp_path / "plain.toml", tmp_path / "commented.toml"
+    plain.write_text(tomlkit.dumps(RULES))
+    commented.write_text("# our rules\n\n" + tomlkit.dumps(RULES).replace("]\n", "]  # the only rule\n", 1))
+    assert load_rules(plain).fingerprint == load_rules(commented).fingerprint
+    changed = json.loads(json.dumps(RULES))
+    changed["topics"][0]["rules"][0]["all"][1].append("scam*")
+    assert compile_rules(changed).fingerprint != load_rules(plain).fingerprint
+
+
+def test_weights_trained_beside_other_rules_are_told_apart(rules: Ruleset, layered: Ruleset) -> None:
+    assert layered.learned is not None and trained_beside(layered.learned, rules.fingerprint)
+    changed = json.loads(json.dumps(RULES))
+    changed["topics"][0]["rules"][0]["all"][1].append("scam*")
+    assert not trained_beside(layered.learned, compile_rules(changed).fingerprint)
+    # Weights made before the rules were recorded say nothing, and are taken as they are.
+    assert trained_beside(model_from_json({**layered.learned.to_json(), "about": {}}), "0123456789abcdef")
