@@ -1,8 +1,9 @@
 """Benchmark: how much editors' corrections improve the tagger on stories it has not seen.
 
-Simulated editors read the corrections pool (tests/tagging/real/pool*-written.jsonl and train-written.jsonl; with --split, or when
-there is no pool, half of the development stories a hash of their ids sets aside) in a fixed random
-order and correct every topic the tagger got wrong (a pin on or off) until they have made N
+Simulated editors read the corrections pool (tests/tagging/real/pool*-written.jsonl and
+train-written.jsonl; with --split, or when there is no pool, half of the development stories a
+hash of their ids sets aside) in a fixed random order and correct every topic the tagger got wrong
+(a pin on or off) until they have made N
 corrections. Two ways of learning from them are measured:
 - rules: the best proposal of `digest tagging suggest` is applied again and again while one helps
   (digest.tagging.suggest.learn_rules), the learned layer left as it was;
