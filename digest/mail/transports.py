@@ -6,6 +6,10 @@
 - ``smtp://user:password@host:port`` uses STARTTLS when the server offers it;
   ``smtps://`` connects with TLS from the start. One connection is reused for many messages.
 
+``send_raw`` takes a message as the email package writes it; ``send_wire`` one already in the form
+SMTP sends after DATA (``message.wire_form``), as the digest sender builds its copies. A sender with
+several connections uses ``pipeline()`` where the server offers PIPELINING (``mail.pipelining``).
+
 Failures raise ``DeliveryError`` with ``permanent`` set for 5xx answers (do not retry) and cleared for
 4xx answers and dropped connections (retry later).
 """
