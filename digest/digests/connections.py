@@ -229,13 +229,17 @@ class Connections:
         settings, now = self.settings, self.clock()
         attempts = item.attempts + 1
         with writer_turn(self.engine), session_scope(self.engine) as session:
+            # A refused pipelined envelope was not handed over yet: an unsubscribe may have
+            # cancelled its row meanwhile, and that stays (counted with the cancelled at the end).
             if exc.permanent or attempts >= settings.delivery.max_attempts:
-                outbox.mark_failed(session, item.delivery_id, str(exc), now)
+                if not outbox.mark_failed(session, item.delivery_id, str(exc), now):
+                    return "cancelled"
                 subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
                 log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
                 return "failed"
             delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
-            outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay)
+            if not outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay):
+                return "cancelled"
         log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
         return "retrying"
 

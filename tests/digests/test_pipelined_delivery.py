@@ -48,9 +48,9 @@ class RefusingSink(SmtpSink):
 class LeavingSink(SmtpSink):
     """When a reader's envelope arrives, that reader unsubscribes (before their data is sent)."""
 
-    def __init__(self, engine: Engine, leaving: str) -> None:
+    def __init__(self, engine: Engine, leaving: str, refuse: bool) -> None:
         super().__init__()
-        self.engine, self.leaving = engine, leaving
+        self.engine, self.leaving, self.refuse_leaving = engine, leaving, refuse
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -60,6 +60,8 @@ class LeavingSink(SmtpSink):
                 person = subscribers.by_email(s, address)
                 assert person is not None
                 signup.unsubscribe(s, person, "one-click", datetime.now(UTC))
+            if self.refuse_leaving:
+                return "550 5.1.1 No such user"
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
 
@@ -99,20 +101,26 @@ def test_refusals_in_the_middle_are_recorded_and_everyone_else_gets_one_digest(
     assert text is not None and "\n.com sites" in text.get_content().replace("\r\n", "\n")
 
 
+@pytest.mark.parametrize("refused", [False, True], ids=["accepted", "refused"])
 def test_an_unsubscribe_after_the_envelope_was_written_sends_nothing(
-    engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer
+    engine: Engine, database_url: str, ruleset: Ruleset, smtp_server: SmtpServer, refused: bool
 ) -> None:
     settings = Settings(
         database_url=database_url, mail_url=smtp_server.url, secret_key="k", delivery=DeliverySettings(connections=1)
     )
     readers = [f"r{i}@example.org" for i in range(6)]
     newsroom(engine, settings, ruleset, readers)
-    # r3's envelope goes out with r2's data; r3 leaves before their own data would follow.
-    sink = LeavingSink(engine, readers[3])
+    # r3's envelope goes out with r2's data; r3 leaves before their own data would follow (and
+    # the server may refuse their address too: the unsubscribe still wins over the refusal).
+    sink = LeavingSink(engine, readers[3], refused)
     sink.pipelining = True
     smtp_server.controller.handler = smtp_server.sink = sink
     report = deliver_queued(engine, settings, ruleset, make_signer(settings, engine))
     assert sorted(r.recipients[0] for r in sink.received) == [r for r in readers if r != readers[3]]
-    assert (report.sent, report.cancelled) == (5, 1)
+    assert (report.sent, report.cancelled, report.failed) == (5, 1, 0)
     assert states(engine)[readers[3]] == "cancelled"
-    assert sink.connections == 2  # the connection holding the envelope was closed, the rest went on a new one
+    with session_scope(engine) as s:
+        person = subscribers.by_email(s, readers[3])
+        assert person is not None and person.failed_deliveries == 0
+    # The connection holding the accepted envelope was closed, and the rest went on a new one.
+    assert sink.connections == (1 if refused else 2)
