@@ -232,13 +232,13 @@ class Connections:
             # A refused pipelined envelope was not handed over yet: an unsubscribe may have
             # cancelled its row meanwhile, and that stays (counted with the cancelled at the end).
             if exc.permanent or attempts >= settings.delivery.max_attempts:
-                if not outbox.mark_failed(session, item.delivery_id, str(exc), now):
+                if not outbox.mark_failed(session, item.delivery_id, str(exc), now, sending=True):
                     return "cancelled"
                 subscribers.record_delivery_result(session, item.subscriber_id, permanent_failure=exc.permanent)
                 log.warning("delivery %d failed for good: %s", item.delivery_id, exc)
                 return "failed"
             delay = timedelta(minutes=settings.delivery.retry_minutes * 2 ** (attempts - 1))
-            if not outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay):
+            if not outbox.mark_retry(session, item.delivery_id, str(exc), now, now + delay, sending=True):
                 return "cancelled"
         log.info("delivery %d will be retried in %s: %s", item.delivery_id, delay, exc)
         return "retrying"

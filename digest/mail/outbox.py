@@ -125,12 +125,15 @@ def mark_sent(bind: Session | Connection, delivery_id: int, message_id: str, now
     bind.execute(SENT, {"delivery_id": delivery_id, "message_id": message_id, "now": now})
 
 
-def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, when: datetime) -> bool:
-    """Back in the queue until ``when``; False when the row is no longer being sent (an unsubscribe
-    cancelled it before it was handed over: a pipelined envelope is refused before that)."""
+def mark_retry(
+    session: Session, delivery_id: int, error: str, now: datetime, when: datetime, *, sending: bool = False
+) -> bool:
+    """Back in the queue until ``when``. ``sending``: only while the row is still being sent (an
+    unsubscribe may have cancelled it before it was handed over: a pipelined envelope is refused
+    before that); False when it was not."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state == "sending")
+        .where(Delivery.id == delivery_id, *((Delivery.state == "sending",) if sending else ()))
         .values(
             state="queued",
             last_error=error,
@@ -146,11 +149,11 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -> bool:
-    """Failed for good; False when the row is no longer being sent (as for ``mark_retry``)."""
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime, *, sending: bool = False) -> bool:
+    """Failed for good (``sending``: as for ``mark_retry``)."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state == "sending")
+        .where(Delivery.id == delivery_id, *((Delivery.state == "sending",) if sending else ()))
         .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, sent_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
