@@ -129,7 +129,7 @@ def prepare_batch(
                 archived.append((row.edition, group_key(person.topic_slugs, layout.group_order), selection.story_ids))
         links = links_for(settings, signer, person, confirm=False)
         ident = message_id(settings, row.edition, person.link_key)
-        data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key, ident)
+        data = digest_bytes(settings, rendered, person.email, links, row.edition, person.link_key, ident, wire=True)
         failures = person.failed_deliveries > 0
         sender = return_path.for_delivery(row.id)
         batch.append(Outgoing(row.id, person.id, row.attempts, person.email, ident, data, failures, sender))

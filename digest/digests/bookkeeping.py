@@ -49,11 +49,10 @@ class Bookkeeper:
             self.connection = self.engine.connect()
             if self.engine.dialect.name == "postgresql":
                 # A round there is one statement, a transaction of its own: no BEGIN and COMMIT to
-                # wait for. A reader's failure count is reset after it, by itself (lost in a crash
-                # between the two, it is reset by their next delivery).
+                # wait for.
                 self.connection.execution_options(isolation_level="AUTOCOMMIT")
         database = self.connection
-        with writer_turn(self.engine), database.begin():
+        with writer_turn(self.engine):
             handed = handover_store.record_and_hand_over(
                 database,
                 [(s.delivery_id, s.message_id) for s in sent],
@@ -62,9 +61,14 @@ class Bookkeeper:
                 self.worker,
                 self.clock(),
             )
-            for step in sent:
-                if step.had_failures:
-                    subscribers.clear_failed_deliveries(database, step.subscriber_id)
+        # A reader's failure count is reset after the round, by itself (lost in a crash between
+        # the two, it is reset by their next delivery): rare, and the round stays one short
+        # transaction the store begins and commits on the driver itself.
+        cleared = [step.subscriber_id for step in sent if step.had_failures]
+        if cleared:
+            with writer_turn(self.engine), database.begin():
+                for subscriber_id in cleared:
+                    subscribers.clear_failed_deliveries(database, subscriber_id)
         return handed
 
     def close(self) -> None:

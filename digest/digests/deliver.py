@@ -139,7 +139,7 @@ def send_claimed(
                 batch = prepare_batch(engine, settings, layout, signer, return_path, worker, known, clock)
                 claiming = batch is not None
                 waiting.extend(batch or ())
-            if not waiting:
+            if not waiting and not links.staged:
                 break
             links.send_round(waiting)
     except BaseException:

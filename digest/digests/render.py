@@ -22,7 +22,7 @@ from digest.digests.notes import note_html, note_text
 from digest.digests.select import Candidate, Selection
 from digest.digests.subject import fit, subject_line
 from digest.feeds.normalise import clip
-from digest.mail.message import MessageTemplate, QuotedBody, build_message
+from digest.mail.message import MessageTemplate, QuotedBody, build_message, wire_form
 from digest.subscribers.links import Links
 from digest.templating import environment
 
@@ -167,14 +167,19 @@ def digest_bytes(
     edition: str,
     link_key: str,
     ident: str | None = None,
+    *,
+    wire: bool = False,
 ) -> bytes:
     """A subscriber's copy, ready to send: their links in both parts and in List-Unsubscribe
-    (``ident``: its Message-ID, when the caller has made it already)."""
+    (``ident``: its Message-ID, when the caller has made it already; ``wire``: in the form SMTP
+    sends after DATA, ``message.wire_form``)."""
     if not to.isascii():  # an internationalised address needs the email package's header handling
-        return digest_message(settings, rendered, to, links, edition, link_key).as_bytes()
+        data = digest_message(settings, rendered, to, links, edition, link_key).as_bytes()
+        return wire_form(data) if wire else data
     values = {PREFERENCES: links.preferences, UNSUBSCRIBE: links.unsubscribe}
     ident = ident or message_id(settings, edition, link_key)
-    return rendered.template.render(to, ident, rendered.text_body, rendered.html_body, values)
+    render = rendered.template.render_wire if wire else rendered.template.render
+    return render(to, ident, rendered.text_body, rendered.html_body, values)
 
 
 def digest_message(

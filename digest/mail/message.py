@@ -87,6 +87,9 @@ class MessageTemplate:
         assert raw.count(_TEXT_BODY.encode()) == 1 and raw.count(_HTML_BODY.encode()) == 1
         self.head, rest = raw.split(_TEXT_BODY.encode())
         self.middle, self.tail = rest.split(_HTML_BODY.encode())
+        # The same three pieces as SMTP sends them after DATA: each starts a line, so each is
+        # converted on its own, once for every copy of the group.
+        self.wire_head, self.wire_middle, self.wire_tail = (wire_piece(p) for p in (self.head, self.middle, self.tail))
 
     def render(self, to: str, message_id: str, text: QuotedBody, html: QuotedBody, values: Mapping[str, str]) -> bytes:
         """One copy: ``values`` maps each placeholder token (in headers and bodies) to this copy's value."""
@@ -97,6 +100,40 @@ class MessageTemplate:
         # Each value is encoded once for all its places in both parts.
         encoded = {token: _qp_piece(value) for token, value in values.items()}
         return b"".join((head, text.fill_encoded(encoded), self.middle, html.fill_encoded(encoded), self.tail))
+
+    def render_wire(
+        self, to: str, message_id: str, text: QuotedBody, html: QuotedBody, values: Mapping[str, str]
+    ) -> bytes:
+        """The copy ``render`` makes, as SMTP sends it after DATA (``wire_form`` of it), made from
+        pieces converted once per group: a copy converts only its own few values, never its ~20 kB."""
+        head = self.wire_head.replace(_TO, to.encode()).replace(_ID, message_id.encode())
+        for token, value in values.items():
+            if token.encode() in head:  # header values are one line each and never start one
+                head = head.replace(token.encode(), header_text(value, limit=900).encode())
+        encoded = {token: wire_piece(_qp_piece(value)) for token, value in values.items()}
+        return b"".join((head, text.fill_wire(encoded), self.wire_middle, html.fill_wire(encoded), self.wire_tail))
+
+
+def wire_form(data: bytes) -> bytes:
+    """A whole message as SMTP sends it after DATA: CRLF line ends, and a dot doubled where a line
+    starts with one (RFC 5321 4.5.2), so the server takes no line of it for the end of the data."""
+    return wire_piece(data)
+
+
+def wire_piece(piece: bytes) -> bytes:
+    """``wire_form`` of a piece of a message that starts a line."""
+    if b"\r" in piece:
+        piece = piece.replace(b"\r\n", b"\n")
+    wire = piece.replace(b"\n", b"\r\n")
+    if b"\n." in wire:
+        wire = wire.replace(b"\n.", b"\n..")
+    return b"." + wire if wire.startswith(b".") else wire
+
+
+def from_wire(wire: bytes) -> bytes:
+    """The message a ``wire_form`` was made from, with LF line ends (for writing it to a file)."""
+    data = wire.replace(b"\r\n..", b"\r\n.")
+    return (data[1:] if data.startswith(b"..") else data).replace(b"\r\n", b"\n")
 
 
 _TO = TO_PLACEHOLDER.encode()
@@ -112,10 +149,14 @@ class QuotedBody:
     """
 
     def __init__(self, text: str, placeholders: Sequence[str]) -> None:
+        # Line ends as mail has them (an editor's note from a form comes with CRLF); a lone CR too,
+        # so both forms of a copy, ``fill`` and ``fill_wire``, end their lines the same way.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         pattern = re.compile("|".join(re.escape(p) for p in placeholders)) if placeholders else None
         pieces = pattern.split(text) if pattern else [text]
         self.tokens: tuple[str, ...] = tuple(pattern.findall(text)) if pattern else ()
         self.pieces = tuple(_qp_piece(piece) for piece in pieces)
+        self.wire_pieces = tuple(wire_piece(piece) for piece in self.pieces)
 
     def fill(self, values: Mapping[str, str]) -> bytes:
         return self.fill_encoded({token: _qp_piece(value) for token, value in values.items()})
@@ -130,6 +171,20 @@ class QuotedBody:
         if body.endswith(b"=\n"):
             return body[:-2] + b"\n"
         return body if body.endswith(b"\n") else body + b"\n"
+
+    def fill_wire(self, encoded: Mapping[str, bytes]) -> bytes:
+        """``fill_encoded`` as SMTP sends it (``wire_form``), from ``encoded`` values in that form too.
+        Every piece starts a line (each before it ends in a line break, soft or hard), so each is
+        converted once, on its own."""
+        pieces = self.wire_pieces
+        parts = [pieces[0]]
+        for token, piece in zip(self.tokens, pieces[1:], strict=True):
+            parts.append(encoded[token])
+            parts.append(piece)
+        body = b"".join(parts)
+        if body.endswith(b"=\r\n"):
+            return body[:-3] + b"\r\n"
+        return body if body.endswith(b"\r\n") else body + b"\r\n"
 
 
 def _qp_piece(text: str) -> bytes:

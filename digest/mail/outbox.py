@@ -125,10 +125,15 @@ def mark_sent(bind: Session | Connection, delivery_id: int, message_id: str, now
     bind.execute(SENT, {"delivery_id": delivery_id, "message_id": message_id, "now": now})
 
 
-def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, when: datetime) -> None:
-    session.execute(
+def mark_retry(
+    session: Session, delivery_id: int, error: str, now: datetime, when: datetime, *, sending: bool = False
+) -> bool:
+    """Back in the queue until ``when``. ``sending``: only while the row is still being sent (an
+    unsubscribe may have cancelled it before it was handed over: a pipelined envelope is refused
+    before that); False when it was not."""
+    result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == delivery_id, *((Delivery.state == "sending",) if sending else ()))
         .values(
             state="queued",
             last_error=error,
@@ -141,15 +146,18 @@ def mark_retry(session: Session, delivery_id: int, error: str, now: datetime, wh
         )
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_failed(session: Session, delivery_id: int, error: str, now: datetime) -> None:
-    session.execute(
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime, *, sending: bool = False) -> bool:
+    """Failed for good (``sending``: as for ``mark_retry``)."""
+    result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == delivery_id, *((Delivery.state == "sending",) if sending else ()))
         .values(state="failed", last_error=error, attempts=Delivery.attempts + 1, sent_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def counts(session: Session, edition: str | None = None) -> dict[str, int]:

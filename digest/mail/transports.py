@@ -6,6 +6,10 @@
 - ``smtp://user:password@host:port`` uses STARTTLS when the server offers it;
   ``smtps://`` connects with TLS from the start. One connection is reused for many messages.
 
+``send_raw`` takes a message as the email package writes it; ``send_wire`` one already in the form
+SMTP sends after DATA (``message.wire_form``), as the digest sender builds its copies. A sender with
+several connections uses ``pipeline()`` where the server offers PIPELINING (``mail.pipelining``).
+
 Failures raise ``DeliveryError`` with ``permanent`` set for 5xx answers (do not retry) and cleared for
 4xx answers and dropped connections (retry later).
 """
@@ -25,17 +29,17 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-
-class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+from digest.mail.message import from_wire, wire_form
+from digest.mail.pipelining import DeliveryError as DeliveryError
+from digest.mail.pipelining import Pipeline, end_of_data, reply_text
 
 
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
     def send_raw(self, sender: str, recipient: str, data: bytes) -> None: ...
+
+    def send_wire(self, sender: str, recipient: str, wire: bytes) -> None: ...
 
     def close(self) -> None: ...
 
@@ -48,6 +52,9 @@ class FileOutbox:
     def send(self, message: EmailMessage) -> None:
         (_name, sender), (_to, recipient) = getaddresses([str(message["From"]), str(message["To"])])
         self.send_raw(sender, recipient, message.as_bytes())
+
+    def send_wire(self, sender: str, recipient: str, wire: bytes) -> None:
+        self.send_raw(sender, recipient, from_wire(wire))
 
     def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
         """Write the message as an MTA's local delivery would: the envelope sender as ``Return-Path``."""
@@ -78,6 +85,7 @@ class SmtpTransport:
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
+        self._pipeline: Pipeline | None = None
 
     def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP
@@ -107,12 +115,14 @@ class SmtpTransport:
         self.send_raw(sender, recipient, message.as_bytes())
 
     def send_raw(self, sender: str, recipient: str, data: bytes) -> None:
-        """Send bytes that are already a whole message (sender: the envelope address).
+        """Send bytes that are already a whole message (sender: the envelope address)."""
+        self.send_wire(sender, recipient, wire_form(data))
+
+    def send_wire(self, sender: str, recipient: str, wire: bytes) -> None:
+        """Send a message already in the form SMTP sends after DATA (``message.wire_form``).
 
         Step by step rather than ``sendmail``, so a refusal leaves the connection ready for the next
         message, and a connection found closed before anything was handed over is simply reopened."""
-        # smtplib passes bytes through as they are, and SMTP lines end in CRLF.
-        wire = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         smtp = self._smtp
         if smtp is not None and smtp.has_extn("pipelining") and (sender + recipient).isascii():
             try:
@@ -126,8 +136,12 @@ class SmtpTransport:
             if code not in (250, 251):
                 self._after_refusal(code)
                 raise DeliveryError(f"recipient refused: {code} {_text(reply)}", permanent=code >= 500)
-            code, reply = smtp.data(wire)
-            if code != 250:  # smtplib raises for most answers; this is the rest
+            code, reply = smtp.docmd("data")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            smtp.send(end_of_data(wire))
+            code, reply = smtp.getreply()
+            if code != 250:
                 self._after_refusal(code)
                 raise DeliveryError(f"SMTP {code} {_text(reply)}", permanent=code >= 500)
         except smtplib.SMTPResponseException as exc:
@@ -151,8 +165,7 @@ class SmtpTransport:
         try:
             rcpt, data = smtp.getreply(), smtp.getreply()
             if mail[0] == 250 and rcpt[0] in (250, 251) and data[0] == 354:
-                body = _dot_stuffed(wire)
-                smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+                smtp.send(end_of_data(wire))
                 code, reply = smtp.getreply()
                 if code == 250:
                     return
@@ -172,6 +185,21 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
+
+    def pipeline(self) -> Pipeline | None:
+        """This connection (opened if need be) for groups of commands written before their replies
+        are read, when the server offers PIPELINING; None when it does not."""
+        if self._pipeline is None or self._smtp is None or self._pipeline.smtp is not self._smtp:
+            self._pipeline = None
+            try:
+                self.check()
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
+            assert self._smtp is not None
+            if self._smtp.has_extn("pipelining"):
+                self._pipeline = Pipeline(self._smtp, self._drop)
+        return self._pipeline
 
     def _envelope(self, sender: str, recipient: str, size: int) -> smtplib.SMTP:
         """A connection with MAIL FROM accepted. A reused connection the server has closed meanwhile
@@ -222,22 +250,17 @@ class SmtpTransport:
                 self._smtp.quit()
             self._smtp = None
 
+    def abandon(self) -> None:
+        """Close without QUIT: a message whose DATA was answered 354 and whose data has not ended
+        is not delivered (a QUIT there would only be a line of its data)."""
+        self._drop()
+
 
 class _Reopen(Exception):
     """The reused connection was found closed before the server accepted anything."""
 
 
-def _dot_stuffed(wire: bytes) -> bytes:
-    """Every line that starts with a dot gets a second one (RFC 5321 4.5.2). Most messages have
-    none, and finding that out is one scan in C, where a regular expression took longer than the
-    rest of the copy's sending."""
-    if b"\n." in wire:
-        wire = wire.replace(b"\n.", b"\n..")
-    return b"." + wire if wire.startswith(b".") else wire
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+_text = reply_text
 
 
 def open_transport(url: str, timeout: float = 30.0) -> FileOutbox | SmtpTransport:

@@ -1,4 +1,5 @@
-"""Quoted-printable bodies encoded once and filled per copy decode to exactly the personalised text."""
+"""Quoted-printable bodies encoded once and filled per copy decode to exactly the personalised text,
+and the copies built in the form SMTP sends (CRLF, leading dots doubled) are exactly that text's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import quopri
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from digest.mail.message import QuotedBody
+from digest.mail.message import MessageTemplate, QuotedBody, from_wire, wire_form
 
 A = "https://placeholder.invalid/a"
 B = "https://placeholder.invalid/b"
@@ -31,3 +32,21 @@ def test_filled_body_decodes_to_the_substituted_text(parts: list[tuple[str, str]
 def test_a_body_without_placeholders_is_plain_quoted_printable() -> None:
     body = QuotedBody("Grüße from the court = a ruling\n", (A,)).fill({})
     assert body == b"Gr=C3=BC=C3=9Fe from the court =3D a ruling\n"
+
+
+dotted = st.lists(
+    st.sampled_from([".", "..", "\n", "\n.", "\r\n", "é", "=", " ", "x", "x" * 80, A, B]), max_size=60
+).map("".join)
+
+
+@given(dotted, dotted, links, links)
+@example(".\n..\n", "", ".", ".a")
+def test_a_copy_built_for_the_wire_is_the_copy_in_smtp_form(text: str, html: str, a: str, b: str) -> None:
+    template = MessageTemplate(sender=("Digest", "d@example.org"), subject="S", headers={"List-Unsubscribe": f"<{B}>"})
+    values = {A: a, B: "." + b}  # a link that, folded, may start a line with a dot
+    args = ("r@example.org", "<m@example.org>", QuotedBody(text, (A, B)), QuotedBody(html, (A, B)), values)
+    plain, wire = template.render(*args), template.render_wire(*args)
+    assert wire == wire_form(plain)
+    assert b"\r\n.\r\n" not in wire and not wire.startswith(b".\r\n")  # no line of it ends the data
+    assert all(line.startswith(b"..") for line in wire.split(b"\r\n") if line.startswith(b"."))
+    assert from_wire(wire) == plain

@@ -161,6 +161,15 @@ class RecordingSink:
     accepted: list[Arrival] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     rcpt_times: dict[Envelope, list[float]] = field(default_factory=dict)
+    pipelining: bool = False  # offer PIPELINING (RFC 2920), as Postfix does
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

@@ -94,12 +94,13 @@ def due(engine: Engine) -> datetime | None:
     return (latest or datetime.now(UTC)) if waiting else None
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["step-by-step", "pipelined"])
 def test_a_flaky_mail_server_loses_nobody(
-    engine: Engine, settings: Settings, database_url: str, ruleset: Ruleset
+    engine: Engine, settings: Settings, database_url: str, ruleset: Ruleset, pipelining: bool
 ) -> None:
     readers = newsroom(engine, settings, ruleset, 200)
     gone = set(readers[7::25])
-    sink = FlakySink(refused=gone)
+    sink = FlakySink(refused=gone, pipelining=pipelining)
     runs = hung = 0
     with smtp_server(sink) as mail_url:
         env = digest_env(
@@ -130,7 +131,7 @@ def test_a_flaky_mail_server_loses_nobody(
     lost = [r for r in readers if r not in gone and received[r] == 0]
     repeated = sum(n - 1 for n in received.values() if n > 1)
     record_figures(
-        f"flaky-smtp-{engine.dialect.name}",
+        f"flaky-smtp-{engine.dialect.name}" + ("-pipelined" if pipelining else ""),
         {"runs": runs, "readers": len(readers), "lost": len(lost), "repeated": repeated, "hung": hung}
         | {f"answers {k}": v for k, v in sink.events.items()},
     )

@@ -33,12 +33,13 @@ CONNECTIONS = 2
 CLAIM_TIMEOUT = 1  # minutes; each run after a kill is started that much later by --now
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["step-by-step", "pipelined"])
 def test_kill_9_at_random_moments_loses_nothing(
-    engine: Engine, settings: Settings, database_url: str, ruleset: Ruleset
+    engine: Engine, settings: Settings, database_url: str, ruleset: Ruleset, pipelining: bool
 ) -> None:
     chance = random.Random(20261201)
     readers = newsroom(engine, settings, ruleset, 400)
-    sink = RecordingSink()
+    sink = RecordingSink(pipelining=pipelining)
     with smtp_server(sink) as mail_url:
         env = digest_env(
             database_url,
@@ -71,7 +72,7 @@ def test_kill_9_at_random_moments_loses_nothing(
     missing = [r for r in readers if received[r] == 0]
     repeated = {r: n - 1 for r, n in received.items() if n > 1}
     record_figures(
-        f"kill-{engine.dialect.name}",
+        f"kill-{engine.dialect.name}" + ("-pipelined" if pipelining else ""),
         {"trials": KILLS, "readers": len(readers), "lost": len(missing), "repeated": sum(repeated.values())},
     )
     assert missing == []
