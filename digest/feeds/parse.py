@@ -173,6 +173,8 @@ _FEEDPARSER_ONLY = re.compile(
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']+)""", re.IGNORECASE)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_GUIDS = re.compile(rb"<guid\b", re.IGNORECASE)
+_NOT_PERMALINKS = re.compile(rb"""<guid\b[^>]*\bisPermaLink\s*=\s*["']false["']""", re.IGNORECASE)
 _UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 _PROLOG = 4096  # how far into a document its declarations are looked for
 
@@ -209,8 +211,11 @@ def _read_fast(body: bytes) -> Any | None:
         return None
     # feedparser resolves an entry's relative id against the feed's address (an Atom id, an RSS guid
     # unless it says it is no permalink, which feedparser-rs does not tell apart from a guid beside a
-    # link): an id is what a stored story is known by, so such feeds stay with feedparser.
-    if not all(_ABSOLUTE.match(entry.get("id") or "x:") for entry in parsed.entries):
+    # link): an id is what a stored story is known by, so such feeds stay with feedparser. A feed
+    # whose every guid says isPermaLink="false" (ids like "site-123") keeps the fast path.
+    if not all(_ABSOLUTE.match(entry.get("id") or "x:") for entry in parsed.entries) and (
+        parsed.version.startswith("atom") or len(_GUIDS.findall(body)) != len(_NOT_PERMALINKS.findall(body))
+    ):
         return None
     return parsed
 

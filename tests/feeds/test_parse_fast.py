@@ -134,3 +134,19 @@ def test_generated_feeds_with_escapes_read_the_same_both_ways(
     assert _read_fast(document) is not None or _FEEDPARSER_ONLY.search(document)
     slow, fast = both_ways(document)
     assert same_stories(slow, fast, atom)
+
+
+def test_guids_that_say_they_are_no_permalinks_keep_the_fast_path_and_their_ids() -> None:
+    items = "".join(
+        f"<item><title>Story {n}</title><link>https://news.example/{n}?a=1&amp;b=2</link>"
+        f"<guid isPermaLink='false'>site-{n}</guid><pubDate>Mon, 30 Nov 2026 10:00:00 +0000</pubDate></item>"
+        for n in range(3)
+    )
+    body = f'<rss version="2.0"><channel><title>F</title>{items}</channel></rss>'.encode()
+    assert _read_fast(body) is not None
+    slow, fast = both_ways(body)
+    assert slow == fast and isinstance(fast, ParsedFeed)
+    assert [e.guid for e in fast.entries] == ["site-0", "site-1", "site-2"]
+    # One guid without the attribute is a permalink feedparser resolves: that feed goes to feedparser.
+    mixed = body.replace(b"<guid isPermaLink='false'>site-2", b"<guid>site-2", 1)
+    assert _read_fast(mixed) is None
