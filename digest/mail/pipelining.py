@@ -31,6 +31,18 @@ def reply_text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
 
 
+Reply = tuple[int, bytes]
+
+
+def envelope_refusal(mail: Reply, rcpt: Reply, data: Reply) -> tuple[str, int, bytes]:
+    """Which of an envelope's three replies refused it, as the error says: its label, code and text."""
+    if mail[0] != 250:
+        return "sender refused:", *mail
+    if rcpt[0] not in (250, 251):
+        return "recipient refused:", *rcpt
+    return "SMTP", *data
+
+
 @dataclass(frozen=True, slots=True)
 class _Group:
     body: bool  # ends a message's data: its first reply is the message's
@@ -96,12 +108,7 @@ class Pipeline:
                 if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
                     self.smtp.sock.sendall(b".\r\n")  # type: ignore[union-attr]  # no recipient: nothing is sent
                     data = self._reply()
-                if mail[0] != 250:
-                    label, (code, reply) = "sender refused:", mail
-                elif rcpt[0] not in (250, 251):
-                    label, (code, reply) = "recipient refused:", rcpt
-                else:
-                    label, (code, reply) = "SMTP", data
+                label, code, reply = envelope_refusal(mail, rcpt, data)
                 if code != 354:
                     envelope = DeliveryError(f"{label} {code} {reply_text(reply)}", permanent=code >= 500)
                     self.reset = True

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from digest.mail.message import from_wire, wire_form
 from digest.mail.pipelining import DeliveryError as DeliveryError
-from digest.mail.pipelining import Pipeline, end_of_data, reply_text
+from digest.mail.pipelining import Pipeline, end_of_data, envelope_refusal, reply_text
 
 
 class Transport(Protocol):
@@ -174,12 +174,7 @@ class SmtpTransport:
             if data[0] == 354:  # DATA accepted although the envelope was refused: end it empty
                 smtp.send(b".\r\n")
                 smtp.getreply()
-            if mail[0] != 250:
-                label, (code, reply) = "sender refused:", mail
-            elif rcpt[0] not in (250, 251):
-                label, (code, reply) = "recipient refused:", rcpt
-            else:
-                label, (code, reply) = "SMTP", data
+            label, code, reply = envelope_refusal(mail, rcpt, data)
             self._after_refusal(code)
             raise DeliveryError(f"{label} {code} {_text(reply)}", permanent=code >= 500)
         except (smtplib.SMTPException, OSError) as exc:

@@ -24,7 +24,7 @@ def test_send_and_preview(database_url: str, feed_server: FeedServer, tmp_path: 
 
     preview = run(database_url, "preview", "deep@example.org", "--text", env=env)
     assert preview.exit_code == 0
-    assert "Subject: Court jails fraudster who cloned a company… + 1 more on Deepfakes\n" in preview.output
+    assert "Subject: Court jails fraudster who cloned a company... + 1 more on Deepfakes\n" in preview.output
     assert "Court jails fraudster who cloned a company director's voice" in preview.output
     html_file = tmp_path / "preview.html"
     written = run(database_url, "preview", "deep@example.org", "--out", str(html_file), env=env)

@@ -68,7 +68,7 @@ def test_preheader_contents_line_and_the_lead_first_and_larger() -> None:
     assert body.index('class="lead-title"') < body.index(">Deepfakes</h2>") < body.index(">AI misuse</h2>")
     assert re.search(r'class="lead-title" style="[^"]*font-size: 26px', body)
     assert body.count("cloned his boss") == 1 + 1  # the preheader and the lead; not again in its section
-    assert rendered.subject == "Court jails man who cloned his… + 2 more on Deepfakes and AI misuse"
+    assert rendered.subject == "Court jails man who cloned his... + 2 more on Deepfakes and AI misuse"
 
 
 def test_an_editors_note_is_the_preheader_and_their_lead_comes_first() -> None:

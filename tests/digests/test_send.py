@@ -69,10 +69,10 @@ def test_each_reader_gets_their_topics_once(engine: Engine, settings: Settings, 
     mails = {m["To"]: m for m in messages(outbox_dir(settings))}
     # late@ confirmed after the stories came in, and still gets the edition like everyone else.
     assert set(mails) == {"deep@example.org", "kids@example.org", "late@example.org"}
-    assert mails["late@example.org"]["Subject"] == "Police warn of AI nudes used to blackmail… + 1 more on Deepfakes"
+    assert mails["late@example.org"]["Subject"] == "Police warn of AI nudes used to blackmail... + 1 more on Deepfakes"
 
     deep = mails["deep@example.org"]
-    assert deep["Subject"] == "Police warn of AI nudes used to blackmail… + 1 more on Deepfakes"
+    assert deep["Subject"] == "Police warn of AI nudes used to blackmail... + 1 more on Deepfakes"
     assert "cloned his boss's voice" in text_of(deep) and "Ransomware" not in text_of(deep)
     kids = mails["kids@example.org"]
     # Three matching stories, the blackmail one carries both of the reader's topics but appears once.
