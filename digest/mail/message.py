@@ -163,28 +163,24 @@ class QuotedBody:
 
     def fill_encoded(self, encoded: Mapping[str, bytes]) -> bytes:
         """The body with each token's value, already encoded as a piece (``_qp_piece``)."""
-        parts = [self.pieces[0]]
-        for token, piece in zip(self.tokens, self.pieces[1:], strict=True):
-            parts.append(encoded[token])
-            parts.append(piece)
-        body = b"".join(parts)
-        if body.endswith(b"=\n"):
-            return body[:-2] + b"\n"
-        return body if body.endswith(b"\n") else body + b"\n"
+        return self._fill(self.pieces, encoded, b"\n")
 
     def fill_wire(self, encoded: Mapping[str, bytes]) -> bytes:
         """``fill_encoded`` as SMTP sends it (``wire_form``), from ``encoded`` values in that form too.
         Every piece starts a line (each before it ends in a line break, soft or hard), so each is
         converted once, on its own."""
-        pieces = self.wire_pieces
+        return self._fill(self.wire_pieces, encoded, b"\r\n")
+
+    def _fill(self, pieces: tuple[bytes, ...], encoded: Mapping[str, bytes], end: bytes) -> bytes:
+        """The pieces with the values between them, ending in one hard line break (``end``)."""
         parts = [pieces[0]]
         for token, piece in zip(self.tokens, pieces[1:], strict=True):
             parts.append(encoded[token])
             parts.append(piece)
         body = b"".join(parts)
-        if body.endswith(b"=\r\n"):
-            return body[:-3] + b"\r\n"
-        return body if body.endswith(b"\r\n") else body + b"\r\n"
+        if body.endswith(b"=" + end):  # a soft break at the very end: the body's last line ends there
+            return body[: -len(end) - 1] + end
+        return body if body.endswith(end) else body + end
 
 
 def _qp_piece(text: str) -> bytes:
