@@ -25,11 +25,55 @@ _WORD_SPLIT = re.compile(r"[\s\-]+")
 _BETWEEN = r"[\s\-'\"]+"
 
 
+class Pattern:
+    """A phrase's regular expression, sent to the poll's parser workers as its text and compiled
+    there when first tried. A ruleset has a thousand or more of them and a worker tries about a
+    quarter (the rest are one-word phrases, answered without one, or never candidates in its
+    feeds); compiling them all when the rules arrive cost each worker a tenth of a second."""
+
+    __slots__ = ("_compiled", "flags", "source")
+
+    def __init__(self, source: str, flags: int = 0, compiled: re.Pattern[str] | None = None) -> None:
+        self.source, self.flags = source, flags
+        self._compiled = compiled
+
+    @property
+    def is_compiled(self) -> bool:
+        return self._compiled is not None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match[str] | None:
+        compiled = self._compiled
+        return (compiled or self.compiled).search(text)
+
+    def __reduce__(self) -> tuple[type[Pattern], tuple[str, int]]:
+        return Pattern, (self.source, self.flags)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pattern) and (self.source, self.flags) == (other.source, other.flags)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.flags))
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.source!r}, {self.flags})"
+
+
+def _pattern(source: str, flags: int = 0) -> Pattern:
+    """Compiled here, where the rules are read, so that a wrong expression is refused at once."""
+    return Pattern(source, flags, re.compile(source, flags))
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     id: int
     text: str  # as the editor wrote it
-    pattern: re.Pattern[str]
+    pattern: Pattern
     key: str | None  # first three letters of the first word; None for raw expressions
     required: frozenset[str] = frozenset()  # whole words the text must contain
     prefixes: frozenset[str] = frozenset()  # first three letters of words that may end differently
@@ -53,7 +97,7 @@ class _Compiled:
 def compile_phrase(text: str) -> tuple[re.Pattern[str], str | None, frozenset[str], frozenset[str]]:
     """The regular expression and prefilter of one phrase; raises ValueError when it is wrong."""
     if text.startswith("re:"):
-        return _raw(text), None, frozenset(), frozenset()
+        return _raw(text).compiled, None, frozenset(), frozenset()
     compiled = _compile(text)
     return re.compile(compiled.pattern), compiled.key, compiled.required, compiled.prefixes
 
@@ -71,7 +115,7 @@ def _made(text: str) -> Phrase:
     if text.startswith("re:"):
         return Phrase(id, text, _raw(text), None, literal=_literal(text[3:]))
     compiled = _compile(text)
-    pattern, key = re.compile(compiled.fast), compiled.key
+    pattern, key = _pattern(compiled.fast), compiled.key
     word = text.strip().lower()
     if key is None or not re.fullmatch(r"\w+\*?", word):
         return Phrase(id, text, pattern, key, compiled.required, compiled.prefixes, pairs=compiled.pairs)
@@ -81,9 +125,9 @@ def _made(text: str) -> Phrase:
     return Phrase(id, text, pattern, key, compiled.required, compiled.prefixes, forms=frozenset(forms))
 
 
-def _raw(text: str) -> re.Pattern[str]:
+def _raw(text: str) -> Pattern:
     try:
-        return re.compile(text[3:], re.IGNORECASE)
+        return _pattern(text[3:], re.IGNORECASE)
     except re.error as exc:
         raise ValueError(f"bad regular expression {text[3:]!r}: {exc}") from None
 

@@ -74,6 +74,12 @@ def test_every_captured_and_tricky_feed_reads_the_same_both_ways() -> None:
         ),
         (b'<rss version="2.0"><channel><item><title>don\xc2\x92t</title></item></channel></rss>', "a C1 control"),
         (
+            # "Â¡", the UTF-8 of "¡" read as Latin-1: feedparser decodes it again, into "¡".
+            b'<rss version="2.0"><channel><item><title>T</title><description>\xc3\x82\xc2\xa1</description></item>'
+            b"</channel></rss>",
+            "UTF-8 read as Latin-1",
+        ),
+        (
             b'<!DOCTYPE rss [<!ENTITY x "y">]><rss version="2.0"><channel><item><title>&x;</title></item>'
             b"</channel></rss>",
             "an entity declaration",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from digest.tagging.phrases import compile_phrase
 from digest.tagging.rules import RulesError, compile_rules, load_rules
+from digest.tagging.tagger import tag_story
 from tests.conftest import TOPICS
 
 
@@ -105,3 +107,21 @@ def test_file_problems_name_the_file(tmp_path: Path) -> None:
     broken.write_text("[[topics]\n")
     with pytest.raises(RulesError, match=f"{broken}: not valid TOML"):
         load_rules(broken)
+
+
+def test_rules_sent_to_a_parser_worker_tag_alike_and_compile_only_the_phrases_they_try() -> None:
+    # The poll sends the rules to each parser worker pickled; compiling every phrase there cost each
+    # worker a tenth of a second before its first feed, for the quarter of them it ever tries.
+    rules = load_rules(TOPICS)
+    sent = pickle.loads(pickle.dumps(rules))
+    assert sent.phrases == rules.phrases
+    assert not any(p.pattern.is_compiled for p in sent.phrases)
+    texts = [
+        "Police charged a man over AI-generated child abuse images",
+        "A deepfake video of the mayor was shared before the election",
+        "The council approved a new budget for road repairs",
+    ]
+    for text in texts:
+        assert tag_story(sent, text) == tag_story(rules, text)
+    tried = sum(p.pattern.is_compiled for p in sent.phrases)
+    assert 0 < tried < len(sent.phrases) / 2
