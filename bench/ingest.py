@@ -205,10 +205,14 @@ def main() -> None:
     from digest.db.engine import make_engine, session_scope
     from digest.db.migrate import upgrade
     from digest.feeds import store, story_store
-    from digest.feeds.refresh import poll_feeds
+    from digest.feeds.refresh import poll_feeds, start_parsers
     from digest.tagging.learned import load_model
     from digest.tagging.rules import load_rules
 
+    # As `digest poll` and `digest run` do when they start: the server the parser workers are forked
+    # from imports what they need while the command reads its settings and rules (here, while the
+    # feeds are built and feedparser alone is timed); `digest run` keeps it from one poll to the next.
+    start_parsers(FeedSettings())
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "feeds"

@@ -156,8 +156,10 @@ def feeds_list(app: AppContext, as_json: bool) -> None:
 @pass_app
 def poll(app: AppContext, all_feeds: bool) -> None:
     """Poll every due feed once and store new stories."""
-    from digest.feeds.refresh import poll_feeds
+    from digest.feeds.refresh import poll_feeds, start_parsers
     from digest.monitoring.counting import record_polls
+
+    start_parsers(app.settings.feeds)  # the parsers' server starts while the database and rules are read
 
     if not app.verbose:
         # Each failure is printed below for people; the same line in the log would say it twice.

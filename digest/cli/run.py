@@ -16,8 +16,11 @@ from digest.cli.context import AppContext, pass_app
 @pass_app
 def run(app: AppContext, tick: int) -> None:
     """Run the scheduler until SIGTERM or Ctrl-C; one log line per job run."""
+    from digest.feeds.refresh import start_parsers
     from digest.logs import make_handler
     from digest.scheduler import run_scheduler
+
+    start_parsers(app.settings.feeds)  # kept from one poll to the next
 
     # Operators read this process's log: one line per job, whatever -v says.
     logging.getLogger("digest.run").setLevel(logging.INFO)

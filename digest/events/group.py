@@ -7,7 +7,7 @@ with the recent stories and not with every story ever stored.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from digest.events import store
 from digest.events.decisions import apply_decisions
 from digest.events.features import extract_features
 from digest.events.grouping import Known, group_stories
-from digest.events.scoring import DEFAULT_PARAMS, Params
+from digest.events.scoring import DEFAULT_PARAMS, Params, Story
 
 WINDOW_DAYS = 30
 
@@ -46,11 +46,37 @@ def group_new_stories(
     """Group these stories (every ungrouped story of the window when None); returns how many."""
     since = now - timedelta(days=window_days)
     fresh = store.ungrouped(session, story_ids, since=None if story_ids is not None else since)
+    return _group(session, now, fresh, since, window_days, params, replacing=True)
+
+
+def group_stored_stories(
+    session: Session,
+    now: datetime,
+    stories: Sequence[Story],
+    *,
+    window_days: int = WINDOW_DAYS,
+    params: Params = DEFAULT_PARAMS,
+) -> int:
+    """Group stories just stored and not grouped yet (a poll's new ones), as the caller has them:
+    reading them back would cost a poll of 10,000 new stories a twentieth of a second more."""
+    return _group(session, now, stories, now - timedelta(days=window_days), window_days, params, replacing=False)
+
+
+def _group(
+    session: Session,
+    now: datetime,
+    fresh: Sequence[Story],
+    since: datetime,
+    window_days: int,
+    params: Params,
+    *,
+    replacing: bool,
+) -> int:
     if not fresh:
         return 0
     oldest = min(s.published for s in fresh)
     known = _with_features(session, store.known_since(session, min(since, oldest - timedelta(days=window_days))))
-    store.save_assignments(session, group_stories(fresh, params, known=known), now)
+    store.save_assignments(session, group_stories(fresh, params, known=known), now, replacing=replacing)
     return len(fresh)
 
 

@@ -93,9 +93,12 @@ def ungrouped(
     return found
 
 
-def save_assignments(session: Session, assignments: Sequence[Assignment], now: datetime) -> None:
-    """Store where grouping put each story (replacing an earlier grouping of the same stories)."""
-    ids = [int(a.key) for a in assignments]
+def save_assignments(
+    session: Session, assignments: Sequence[Assignment], now: datetime, *, replacing: bool = True
+) -> None:
+    """Store where grouping put each story, replacing an earlier grouping of the same stories
+    (``replacing=False``: the stories were never grouped)."""
+    ids = [int(a.key) for a in assignments] if replacing else []
     for start in range(0, len(ids), _CHUNK):
         session.execute(delete(_EVENTS).where(_EVENTS.c.story_id.in_(ids[start : start + _CHUNK])))
     # Plain rows in bulk (COPY on PostgreSQL): a poll groups thousands of stories at once, and ORM

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from digest.config import FeedSettings
 from digest.db.engine import session_scope
+from digest.events.scoring import Story
 from digest.feeds import entry_store, poll_store, topic_store
 from digest.feeds.entry_store import FeedEntries
 from digest.feeds.fetch import FetchResult
@@ -36,6 +37,7 @@ class FeedOutcome:
     merged: int = 0
     message: str | None = None
     created: frozenset[int] = frozenset()  # ids of the new stories, grouped at the end of the poll
+    stories: tuple[Story, ...] = ()  # the same stories as grouping reads them
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,4 +160,11 @@ def _outcome(arrival: Arrival, counts: entry_store.SaveCounts | None, record: Po
         counts.merged,
         f" ({message})" if message else "",
     )
-    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message, frozenset(counts.created))
+    # As the store wrote them (a story without a date is dated when it was first seen).
+    stories = tuple(
+        Story(str(sid), entry.title, entry.summary_text, entry.published_at or arrival.now)
+        for sid, entry in counts.changed.items()
+        if sid in counts.created
+    )
+    created = frozenset(counts.created)
+    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message, created, stories)
