@@ -36,8 +36,8 @@ class FeedOutcome:
     updated: int = 0
     merged: int = 0
     message: str | None = None
-    created: frozenset[int] = frozenset()  # ids of the new stories, grouped at the end of the poll
-    stories: tuple[Story, ...] = ()  # the same stories as grouping reads them
+    # The new stories, as grouping reads them: they are grouped at the end of the poll.
+    stories: tuple[Story, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,5 +166,4 @@ def _outcome(arrival: Arrival, counts: entry_store.SaveCounts | None, record: Po
         for sid, entry in counts.changed.items()
         if sid in counts.created
     )
-    created = frozenset(counts.created)
-    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message, created, stories)
+    return FeedOutcome(url, "ok", counts.new, counts.updated, counts.merged, message, stories)
