@@ -46,7 +46,7 @@ def group_new_stories(
     """Group these stories (every ungrouped story of the window when None); returns how many."""
     since = now - timedelta(days=window_days)
     fresh = store.ungrouped(session, story_ids, since=None if story_ids is not None else since)
-    return _group(session, now, fresh, since, window_days, params, replacing=True)
+    return _group(session, now, fresh, window_days, params, replacing=True)
 
 
 def group_stored_stories(
@@ -59,14 +59,13 @@ def group_stored_stories(
 ) -> int:
     """Group stories just stored and not grouped yet (a poll's new ones), as the caller has them:
     reading them back would cost a poll of 10,000 new stories a twentieth of a second more."""
-    return _group(session, now, stories, now - timedelta(days=window_days), window_days, params, replacing=False)
+    return _group(session, now, stories, window_days, params, replacing=False)
 
 
 def _group(
     session: Session,
     now: datetime,
     fresh: Sequence[Story],
-    since: datetime,
     window_days: int,
     params: Params,
     *,
@@ -74,6 +73,7 @@ def _group(
 ) -> int:
     if not fresh:
         return 0
+    since = now - timedelta(days=window_days)
     oldest = min(s.published for s in fresh)
     known = _with_features(session, store.known_since(session, min(since, oldest - timedelta(days=window_days))))
     store.save_assignments(session, group_stories(fresh, params, known=known), now, replacing=replacing)

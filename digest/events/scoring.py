@@ -108,28 +108,17 @@ def overlap(item: Indexed, other: Indexed, weights: Weights) -> float:
 
 
 def event_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
-    # What cosine() and overlap() work out, written out here: this runs for every candidate pair
-    # of a poll (about ten per new story), where two calls more cost a tenth of grouping.
-    a, b = item.features, other.features
-    mine, theirs = a.numbers, b.numbers
+    mine, theirs = item.features.numbers, other.features.numbers
     shared_numbers = len(mine & theirs) if mine and theirs else 0
     # Two reports of one event that both give figures nearly always share one (the fine, the count).
     conflict = params.number_conflict if mine and theirs and not shared_numbers else 0
     # Without a shared specific name or figure, only near-identical wording makes one event.
     anchored = shared_numbers or not item.subjects.isdisjoint(other.subjects)
-    shared = a.words & b.words
-    similar = sum(map(weights.words.__getitem__, shared)) * item.inverse * other.inverse if shared else 0.0
-    names = item.anchors & other.anchors
-    named = (
-        min(1.0, sum(map(weights.names.__getitem__, names)) * (item.inverse_names + other.inverse_names) / 2)
-        if names
-        else 0.0
-    )
     return (
         -conflict
         - (0 if anchored else params.unanchored_penalty)
-        + similar
-        + params.name_bonus * named
+        + cosine(item, other, weights)
+        + params.name_bonus * overlap(item, other, weights)
         + params.number_bonus * min(shared_numbers, 2)
     )
 
