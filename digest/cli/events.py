@@ -90,6 +90,8 @@ def _explain(reason: dict[str, object]) -> str:
         values = reason.get(label)
         if isinstance(values, list) and values:
             parts.append(f"shared {label}: " + ", ".join(str(v) for v in values))
+    if isinstance(meaning := reason.get("meaning"), float):
+        parts.append(f"meaning {meaning:.0%} alike")
     return "; ".join(parts)
 
 

@@ -1,4 +1,4 @@
-"""What grouping compares in a story: weighted words, names, numbers and phrases. Pure; no I/O.
+"""What grouping compares in a story: weighted words, names, numbers, phrases and meaning. Pure; no I/O.
 
 Every feature is taken from the headline and the summary only, because those are what every feed gives;
 full article text, where present, varies too much between outlets to help.
@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise, starmap
+from itertools import chain, pairwise, starmap
+from typing import TypeVar
+
+from digest.events.meaning import pieces, vectors
+
+_V = TypeVar("_V")
 
 _FOLD = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u2013", "-"), ("\u2014", "-"))
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f-]*")
@@ -42,18 +48,21 @@ class StoryFeatures:
     # The words in reading order, for the phrases two reports share (see shared_phrases): only the
     # reasons of a decision need those, so they are not made for every story.
     sequence: tuple[str, ...]
+    # What the story is about, as a unit vector (events.meaning), in stored form: reports that share
+    # few words but say the same thing come out alike.
+    meaning: bytes = b""
 
 
-class _TokenCache(dict[str, str]):
+class _TokenCache(dict[str, _V]):
     """What grouping makes of each raw token, worked out once: news reuses a small vocabulary, so
     nearly every token is a dictionary look-up (cheaper through ``map`` than an lru_cache's call).
     Emptied when it grows past ``limit``, so an unusual stream cannot make it grow without end."""
 
-    def __init__(self, make: Callable[[str], str], limit: int = 1 << 17) -> None:
+    def __init__(self, make: Callable[[str], _V], limit: int = 1 << 17) -> None:
         super().__init__()
         self.make, self.limit = make, limit
 
-    def __missing__(self, raw: str) -> str:
+    def __missing__(self, raw: str) -> _V:
         if len(self) >= self.limit:
             self.clear()
         value = self[raw] = self.make(raw)
@@ -71,6 +80,8 @@ _compared = _TokenCache(_compare)
 # candidate names come from two look-ups per token instead of a loop in Python.
 _capitalised = _TokenCache(lambda raw: _compared[raw] if raw[0].isupper() else "")
 _lower = _TokenCache(lambda raw: "" if raw[0].isupper() else _compared[raw])
+# The rows of a token's word pieces among the meaning vectors (events.meaning), as written.
+_pieces = _TokenCache(pieces)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -120,6 +131,21 @@ def _amount(digits: str, unit: str) -> str:
 
 def extract_features(title: str, summary: str) -> StoryFeatures:
     """The features of one story's headline and summary."""
+    return extract_many([(title, summary)])[0]
+
+
+def extract_many(stories: Iterable[tuple[str, str]]) -> list[StoryFeatures]:
+    """The features of many stories (headline, summary): their meanings are worked out together,
+    in a few array operations instead of several per story."""
+    parts = [_extract(title, summary) for title, summary in stories]
+    meanings = vectors([p[4] for p in parts])
+    return [StoryFeatures(p[0], p[1], p[2], p[3], meaning) for p, meaning in zip(parts, meanings, strict=True)]
+
+
+def _extract(
+    title: str, summary: str
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], tuple[str, ...], list[int]]:
+    """A story's words, names, numbers and sequence, and the rows of its word pieces (events.meaning)."""
     text = title + " " + summary
     if not text.isascii():  # most headlines are plain ASCII: nothing to fold
         # Six replace() scans cost less than one translate() with a table, per character in Python.
@@ -134,7 +160,8 @@ def extract_features(title: str, summary: str) -> StoryFeatures:
     names = set(map(_capitalised.__getitem__, unique))
     names.difference_update(map(_lower.__getitem__, unique))
     names.discard("")
-    return StoryFeatures(frozenset(sequence), frozenset(names - NOT_NAMES), _numbers(text), sequence)
+    rows = list(chain.from_iterable(map(_pieces.__getitem__, tokens)))
+    return frozenset(sequence), frozenset(names - NOT_NAMES), _numbers(text), sequence, rows
 
 
 def shared_phrases(a: StoryFeatures, b: StoryFeatures) -> list[str]:
@@ -144,23 +171,24 @@ def shared_phrases(a: StoryFeatures, b: StoryFeatures) -> list[str]:
     return [f"{x} {y}" for x, y in sorted(shared)]
 
 
-_CACHE_FORMAT = "1"
+_CACHE_FORMAT = "2"
 
 
 def dump_features(features: StoryFeatures) -> str:
     """The features as one line of text, for keeping them with a grouped story (see load_features)."""
     parts = (" ".join(features.sequence), " ".join(sorted(features.names)), " ".join(sorted(features.numbers)))
-    return "\t".join((_CACHE_FORMAT, *parts))
+    return "\t".join((_CACHE_FORMAT, *parts, b64encode(features.meaning).decode("ascii")))
 
 
 def load_features(text: str | None) -> StoryFeatures | None:
     """Features kept by dump_features; None when there are none or they were made by another version
     of extract_features (the story's features are then extracted again)."""
     parts = text.split("\t") if text else ()
-    if len(parts) != 4 or parts[0] != _CACHE_FORMAT:
+    if len(parts) != 5 or parts[0] != _CACHE_FORMAT:
         return None
     sequence = tuple(parts[1].split())
-    return StoryFeatures(frozenset(sequence), frozenset(parts[2].split()), frozenset(parts[3].split()), sequence)
+    names, numbers = frozenset(parts[2].split()), frozenset(parts[3].split())
+    return StoryFeatures(frozenset(sequence), names, numbers, sequence, b64decode(parts[4]))
 
 
 def idf_weights(document_frequency: Mapping[str, int], documents: int) -> dict[str, float]:

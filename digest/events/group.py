@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from digest.events import store
 from digest.events.decisions import apply_decisions
-from digest.events.features import extract_features
+from digest.events.features import extract_many
 from digest.events.grouping import Known, group_stories
 from digest.events.scoring import DEFAULT_PARAMS, Params, Story
 
@@ -82,10 +82,12 @@ def _group(
 
 def _with_features(session: Session, known: list[Known]) -> list[Known]:
     """The window with every story's features: the ones grouped before features were kept (or by
-    another version of extract_features) get theirs extracted once, and kept."""
-    missing = {i: extract_features(k.story.title, k.story.summary) for i, k in enumerate(known) if k.features is None}
-    if not missing:
+    another version of extract_many) get theirs extracted once, and kept."""
+    lacking = [i for i, k in enumerate(known) if k.features is None]
+    if not lacking:
         return known
+    stories = (known[i].story for i in lacking)
+    missing = dict(zip(lacking, extract_many((s.title, s.summary) for s in stories), strict=True))
     store.keep_features(session, {int(known[i].story.key): f for i, f in missing.items()})
     return [replace(k, features=missing[i]) if i in missing else k for i, k in enumerate(known)]
 

@@ -2,11 +2,10 @@
 
 Stories are taken in order of publication. Each is compared with the earlier stories of the recent
 window that share at least one rare word with it (an inverted index finds them, so the cost grows with
-the window, not with every story ever seen). It joins the event of the most similar one when
-
-    similarity = cosine of TF-IDF word vectors + bonus per shared name / number
-
-reaches ``event_threshold`` within ``event_days``. A story that starts a new event is compared with
+the window, not with every story ever seen). It joins the event whose stories within ``event_days``
+are on average most like it when that average event score (scoring.event_score: the log-odds of one
+event, from shared words, names and figures and how alike the two stories' meanings are) reaches
+``event_threshold``. A story that starts a new event is compared with
 the stories of older events over ``thread_days``: when they share enough rare names (the company
 fined, the man charged, the bill's state) its event joins that event's thread. Every decision keeps
 the reason: the story it matched, the score and the shared names, numbers and phrases.
@@ -22,10 +21,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, combinations
 from operator import attrgetter
 
-from digest.events.features import StoryFeatures, extract_features, idf_weights
+from digest.events.features import StoryFeatures, extract_many, idf_weights
+from digest.events.meaning import matrix
 from digest.events.places import BACKGROUND
 from digest.events.scoring import (
     DEFAULT_PARAMS,
@@ -34,6 +34,7 @@ from digest.events.scoring import (
     Story,
     Weights,
     event_score,
+    event_terms,
     prepare,
     reason,
     thread_score,
@@ -115,12 +116,27 @@ def group_stories(
         return _group(stories, params, known)
 
 
+def compared_pairs(
+    stories: Sequence[Story], params: Params = DEFAULT_PARAMS
+) -> Iterator[tuple[int, int, tuple[float, ...]]]:
+    """Every two stories within ``event_days`` of each other, as positions, with the terms the event
+    score weighs (scoring.EVENT_TERMS): what its weights are fitted on (tools/fit_grouping.py)."""
+    window = _Window([], stories, params)
+    items = [window.prepare(item) for item in window.fresh]
+    span = params.event_days * _DAY
+    for i, j in combinations(range(len(items)), 2):
+        if abs(items[i].moment - items[j].moment) <= span:
+            yield i, j, event_terms(items[i], items[j], window.weights)
+
+
 def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
     # Sorted by their times as floats: comparing those is much cheaper than comparing datetimes.
     moments = [k.story.published.timestamp() for k in known]
     order = sorted(range(len(known)), key=moments.__getitem__)
     known, moments = [known[i] for i in order], [moments[i] for i in order]
-    old = [k.features or extract_features(k.story.title, k.story.summary) for k in known]
+    missing = [k for k in known if k.features is None]
+    extracted = iter(extract_many((k.story.title, k.story.summary) for k in missing))
+    old = [k.features or next(extracted) for k in known]
     window = _Window(old, stories, params)
     window.add_known(known, old, moments)
 
@@ -154,7 +170,7 @@ class _Window:
 
     def __init__(self, old: list[StoryFeatures], stories: Sequence[Story], params: Params) -> None:
         self.params = params
-        new = [extract_features(s.title, s.summary) for s in stories]
+        new = extract_many((s.title, s.summary) for s in stories)
         features = old + new
         frequency = Counter(chain.from_iterable(map(attrgetter("words"), features)))
         capitalised = Counter(chain.from_iterable(map(attrgetter("names"), features)))
@@ -171,9 +187,10 @@ class _Window:
         self.weights = Weights(idf, {w: v * v for w, v in idf.items()}, {w: v * v for w, v in scaled.items()})
         common = max(50, int(params.common_share * total))
         too_common = frozenset(w for w, n in frequency.items() if n > common)
-        self.fresh = [
-            Indexed(s, f, self.anchors(f), s.published.timestamp()) for s, f in zip(stories, new, strict=True)
-        ]
+        # Every story's meaning, as rows of one array: old stories first, then the new ones.
+        self.vectors = matrix([f.meaning for f in features])
+        fresh = zip(stories, new, self.vectors[len(old) :], strict=True)
+        self.fresh = [Indexed(s, f, self.anchors(f), s.published.timestamp(), vector=v) for s, f, v in fresh]
         # Only new stories look for candidates, and only by their own words and names: the window's
         # other words need no postings (in a poll of a few new stories, that is nearly all of them).
         self.wanted_words = frozenset[str]().union(*(f.words for f in new)) - too_common
@@ -227,7 +244,10 @@ class _Window:
         item = self.done[position]
         if item is None:
             k, f = self.known[position], self.known_features[position]
-            item = self.done[position] = Indexed(k.story, f, self.anchors(f), self.latest[position], k.event)
+            vector = self.vectors[position]
+            item = self.done[position] = Indexed(
+                k.story, f, self.anchors(f), self.latest[position], k.event, vector=vector
+            )
         return item
 
     def prepare(self, item: Indexed) -> Indexed:

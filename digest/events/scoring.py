@@ -4,29 +4,39 @@ names, numbers, each weighted by the window's IDF), and the event and thread sco
 A story's words are a unit-length TF-IDF vector with each word counted once, so the cosine of two
 stories is the sum of the squared IDF of the words they share, divided by both vectors' lengths:
 one set intersection and a few look-ups, no vector is ever built. Names are compared the same way,
-with a place's or a regulator's name weighing less than a subject's.
+with a place's or a regulator's name weighing less than a subject's. What a story is about is also
+compared as a whole (events.meaning), so reports that say the same in other words come out alike.
+The event score weighs all of these by weights fitted on labelled pairs of stories.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from operator import mul
+
+import numpy as np
 
 from digest.events.features import StoryFeatures, shared_phrases
+from digest.events.meaning import DIMENSIONS
+
+_NO_VECTOR = np.zeros(DIMENSIONS, dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """The knobs of grouping, chosen by measurement on the development set (bench/events.py)."""
+    """The knobs of grouping: the event score's weights fitted on labelled stories by
+    tools/fit_grouping.py, the rest chosen by measurement on the development set (bench/events.py)."""
 
     event_days: float = 4.0
-    event_threshold: float = 0.2
-    name_bonus: float = 0.4
-    number_bonus: float = 0.15
-    number_conflict: float = 0.15
-    unanchored_penalty: float = 0.2
+    # The weights of EVENT_TERMS in the event score, and its bias: the score is the log-odds that
+    # two stories report one event, so a story joins an event whose stories average at least
+    # ``event_threshold``.
+    event_weights: tuple[float, ...] = (2.173, 1.09, 1.497, -1.275, 1.557, 8.104, -0.907, -0.729)
+    event_bias: float = -5.528
+    event_threshold: float = -0.25
     # A name carried by more stories than this is too common to anchor anything.
     anchor_share: float = 0.1
     anchor_min: int = 5
@@ -65,6 +75,19 @@ class Weights:
     names: Mapping[str, float]
 
 
+# What the event score weighs, in the order of Params.event_weights.
+EVENT_TERMS = (
+    "words",
+    "names",
+    "numbers shared",
+    "numbers differ",
+    "anchored",
+    "meaning",
+    "days apart",
+    "places differ",
+)
+
+
 @dataclass(slots=True)
 class Indexed:
     """A story as grouping holds it: its features, its specific names (what anchors a thread) and,
@@ -78,15 +101,20 @@ class Indexed:
     event: str = ""
     # Filled by ``prepare`` when the story is first compared: most stories of the window never are.
     subjects: frozenset[str] = frozenset()
+    # The places and regulars (events.places) it names.
+    places: frozenset[str] = frozenset()
     # 1 / the length of its word vector, 1 / the squared length of its name vector (0: no names).
     inverse: float = 0.0
     inverse_names: float = -1.0
+    # Its meaning (events.meaning), a row of the window's matrix of them.
+    vector: np.ndarray = field(default_factory=lambda: _NO_VECTOR)
 
 
 def prepare(item: Indexed, weights: Weights, background: frozenset[str]) -> Indexed:
     """Fill in what comparing ``item`` needs (once)."""
     if item.inverse_names < 0:
         item.subjects = item.anchors - background
+        item.places = item.features.names & background
         item.inverse = 1 / math.sqrt(sum(map(weights.words.__getitem__, item.features.words)) or 1.0)
         names = sum(map(weights.names.__getitem__, item.anchors))
         item.inverse_names = 1 / names if names else 0.0
@@ -107,20 +135,36 @@ def overlap(item: Indexed, other: Indexed, weights: Weights) -> float:
     return min(1.0, sum(map(weights.names.__getitem__, shared)) * (item.inverse_names + other.inverse_names) / 2)
 
 
-def event_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
+def similarity(item: Indexed, other: Indexed) -> float:
+    """How alike two stories' meanings are (the cosine of their meaning vectors, -1..1)."""
+    return float(item.vector @ other.vector)
+
+
+def event_terms(item: Indexed, other: Indexed, weights: Weights) -> tuple[float, ...]:
+    """What the event score weighs (EVENT_TERMS) for two prepared stories."""
     mine, theirs = item.features.numbers, other.features.numbers
     shared_numbers = len(mine & theirs) if mine and theirs else 0
     # Two reports of one event that both give figures nearly always share one (the fine, the count).
-    conflict = params.number_conflict if mine and theirs and not shared_numbers else 0
-    # Without a shared specific name or figure, only near-identical wording makes one event.
-    anchored = shared_numbers or not item.subjects.isdisjoint(other.subjects)
+    conflict = 1.0 if mine and theirs and not shared_numbers else 0.0
+    # A shared specific name or figure: without one, only near-identical wording makes one event.
+    anchored = 1.0 if shared_numbers or not item.subjects.isdisjoint(other.subjects) else 0.0
+    # Two stories set in different places ("Hong Kong", "Singapore") are rarely one event.
+    elsewhere = 1.0 if item.places and other.places and item.places.isdisjoint(other.places) else 0.0
     return (
-        -conflict
-        - (0 if anchored else params.unanchored_penalty)
-        + cosine(item, other, weights)
-        + params.name_bonus * overlap(item, other, weights)
-        + params.number_bonus * min(shared_numbers, 2)
+        cosine(item, other, weights),
+        overlap(item, other, weights),
+        float(min(shared_numbers, 2)),
+        conflict,
+        anchored,
+        similarity(item, other),
+        abs(item.moment - other.moment) / 86400,
+        elsewhere,
     )
+
+
+def event_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
+    """The log-odds that two stories report one event."""
+    return params.event_bias + math.fsum(map(mul, params.event_weights, event_terms(item, other, weights)))
 
 
 def thread_score(item: Indexed, other: Indexed, weights: Weights, params: Params) -> float:
@@ -139,5 +183,6 @@ def reason(kind: str, other: Indexed, item: Indexed, score: float) -> dict[str, 
         "score": round(score, 3),
         "names": sorted(item.anchors & other.anchors),
         "numbers": sorted(a.numbers & b.numbers),
+        "meaning": round(similarity(item, other), 3),
         "phrases": shared_phrases(a, b)[:5],
     }

@@ -100,7 +100,7 @@ def test_editors_merge_and_split_stored_events_from_the_command_line(database_ur
     merged = run(database_url, "events", "merge", str(ids["dev-24"]), str(ids["dev-25"]))
     assert merged.exit_code == 0, merged.output
     assert run(database_url, "events", "regroup", "--all", "--days", "3650").exit_code == 0
-    assert {s["id"] for s in event_of(ids["dev-24"])["stories"]} == {ids["dev-24"], ids["dev-25"]}
+    assert {ids["dev-24"], ids["dev-25"]} <= {s["id"] for s in event_of(ids["dev-24"])["stories"]}
     assert [s["id"] for s in event_of(ids["dev-2"])["stories"]] == [ids["dev-2"]]
 
     text = run(database_url, "events", "list", "--days", "3650").output

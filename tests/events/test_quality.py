@@ -1,23 +1,37 @@
-"""Grouping measured on labelled stories: the held-out part was never used to choose the settings."""
+"""Grouping measured on labelled stories it was never fitted on, against the TF-IDF baseline.
+
+The event score's weights were fitted on the development parts (dev, dev2, train-2023, train-2025) by
+tools/fit_grouping.py; the held-out parts were each written by someone who had not read how grouping
+works, each outlet wording its report its own way, and were only scored to report (see README).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from digest.events.grouping import group_stories
-from digest.events.measure import Scores, baseline_groups, load_labelled, pairwise
+from digest.events.measure import Labelled, Scores, baseline_groups, load_labelled, pairwise
 
 HERE = Path(__file__).parent
-# Measured on the held-out part when the settings were chosen on the development part (see README);
+DEVELOPMENT = ("dev", "dev2", "train-2023", "train-2025")
+# heldout2: 2024 cases, 160 stories; heldout3: 2019-2022 cases, 160 stories.
+HELD_OUT = ("heldout2", "heldout3")
+# Measured on the held-out parts with the shipped weights (events F1, events precision, threads F1);
 # the tests allow a small margin so a harmless change of tie-breaking does not fail them.
-MEASURED = {"events": 0.966, "threads": 0.852}
+MEASURED = {"heldout2": (0.907, 0.971, 0.696), "heldout3": (0.632, 0.905, 0.474)}
+# What grouping by words, names and numbers alone (before meaning vectors) scored there.
+WORDS_ALONE = {"heldout2": (0.644, 0.560), "heldout3": (0.282, 0.260)}
 MARGIN = 0.03
-# The baseline's settings are the ones that scored best on the development part.
+# The baseline's settings are the ones that scored best on the first development part.
 BASELINE_EVENT_THRESHOLD, BASELINE_THREAD_THRESHOLD = 0.2, 0.25
 
 
+def _part(name: str) -> list[Labelled]:
+    return load_labelled(HERE / f"{name}.jsonl")
+
+
 def _scores(part: str) -> tuple[Scores, Scores, Scores, Scores]:
-    data = load_labelled(HERE / f"{part}.jsonl")
+    data = _part(part)
     stories = [d.story for d in data]
     events, threads = [d.event for d in data], [d.thread for d in data]
     result = group_stories(stories)
@@ -29,44 +43,38 @@ def _scores(part: str) -> tuple[Scores, Scores, Scores, Scores]:
     )
 
 
-def test_the_labelled_set_has_a_held_out_third_with_hard_negatives() -> None:
-    dev, held = load_labelled(HERE / "dev.jsonl"), load_labelled(HERE / "heldout.jsonl")
-    assert len(held) * 10 >= 3 * (len(dev) + len(held))  # at least 30 % held out
-    assert not {d.thread for d in dev} & {h.thread for h in held}
-    # Several different events of the same week, so grouping by date and topic alone cannot pass.
-    same_week_other_event = [
-        (a, b)
-        for a in held
-        for b in held
-        if a.event < b.event and abs((a.story.published - b.story.published).days) <= 3
-    ]
-    assert len(same_week_other_event) >= 40
+def test_the_held_out_parts_are_a_third_apart_from_what_was_fitted_with_hard_negatives() -> None:
+    fitted = [d for name in DEVELOPMENT for d in _part(name)]
+    for name in HELD_OUT:
+        held = _part(name)
+        assert len(held) >= 150
+        assert not {d.event for d in fitted} & {h.event for h in held}
+        assert not {d.story.title for d in fitted} & {h.story.title for h in held}
+        # Many different events of the same week, so grouping by date and topic alone cannot pass.
+        same_week_other_event = [
+            (a, b)
+            for a in held
+            for b in held
+            if a.event < b.event and abs((a.story.published - b.story.published).days) <= 3
+        ]
+        assert len(same_week_other_event) >= 120, name
+    held_out = sum(len(_part(name)) for name in HELD_OUT)
+    assert held_out * 3 >= held_out + len(fitted)
 
 
-def test_grouping_beats_the_tfidf_baseline_on_held_out_stories() -> None:
-    events, threads, base_events, base_threads = _scores("heldout")
-    assert events.f1 > base_events.f1
-    assert threads.f1 > base_threads.f1
+def test_grouping_beats_the_tfidf_baseline_and_words_alone_on_held_out_stories() -> None:
+    for name in HELD_OUT:
+        events, threads, base_events, base_threads = _scores(name)
+        assert events.f1 > base_events.f1 and threads.f1 > base_threads.f1, name
+        # Meaning vectors find the reports that share few words with each other.
+        assert events.f1 > WORDS_ALONE[name][0] + 0.1, (name, events)
 
 
 def test_held_out_scores_hold() -> None:
-    events, threads, _, _ = _scores("heldout")
-    assert events.f1 >= MEASURED["events"] - MARGIN, events
-    assert threads.f1 >= MEASURED["threads"] - MARGIN, threads
-    # No two different events are joined; the misses are reports of one event kept apart.
-    assert events.precision >= 0.95, events
-
-
-# A second held-out set (tests/events/heldout2.jsonl: 160 stories, 66 events, 43 threads, ten outlets),
-# written after grouping was built by someone who did not read how it works: each outlet words its
-# report its own way. Measured once, as it came; nothing was tuned on it (see README).
-MEASURED_SECOND = {"events": 0.644, "threads": 0.560}
-
-
-def test_second_held_out_set_beats_the_baseline_and_holds_its_scores() -> None:
-    events, threads, base_events, base_threads = _scores("heldout2")
-    assert events.f1 > base_events.f1 and threads.f1 > base_threads.f1
-    assert events.f1 >= MEASURED_SECOND["events"] - MARGIN, events
-    assert threads.f1 >= MEASURED_SECOND["threads"] - MARGIN, threads
-    # What it gets wrong is mostly reports kept apart, not different events joined.
-    assert events.precision >= 0.95, events
+    for name in HELD_OUT:
+        events, threads, _, _ = _scores(name)
+        f1, precision, thread_f1 = MEASURED[name]
+        assert events.f1 >= f1 - MARGIN, (name, events)
+        # What it gets wrong is mostly reports kept apart, rarely different events shown as one.
+        assert events.precision >= precision - MARGIN, (name, events)
+        assert threads.f1 >= thread_f1 - MARGIN, (name, threads)
