@@ -57,6 +57,31 @@ def test_events_groups_reports_of_one_development_and_links_its_sequel() -> None
     assert any("same thread" in w for w in d["why"])  # type: ignore[union-attr]
 
 
+def test_reports_worded_their_own_way_are_one_event_and_say_how_alike_they_mean() -> None:
+    ruling = {
+        "id": "fcc",
+        "title": "FCC rules AI-generated voices in robocalls are illegal",
+        "summary": "The commission ruled that calls using voice cloning count as artificial voices.",
+        "published": "2024-02-08T17:00:00Z",
+    }
+    retold = {
+        "id": "law",
+        "title": "Declaratory ruling extends 1991 robocall law to cloned voices",
+        "summary": "Calls made with synthetic voices now need the called party's consent, regulators said.",
+        "published": "2024-02-09T09:00:00Z",
+    }
+    # The same week, the same vocabulary, another development: a state traces last month's calls.
+    traced = {
+        "id": "traced",
+        "title": "New Hampshire traces fake Biden robocall to Texas company Life Corp.",
+        "summary": "The attorney general said the calls urging voters to skip the primary came from Life Corporation.",
+        "published": "2024-02-06T19:10:00Z",
+    }
+    first, second, other = _run("".join(json.dumps(s) + "\n" for s in (ruling, retold, traced)))
+    assert first["event"] == second["event"] != other["event"]
+    assert any("meaning" in w and "% alike" in w for w in second["why"])  # type: ignore[union-attr]
+
+
 def test_bad_lines_get_an_error_in_their_place_and_the_rest_is_grouped() -> None:
     lines = [
         json.dumps(STORIES[0]),
