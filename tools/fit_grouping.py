@@ -8,12 +8,13 @@ the one with the best pairwise F0.5 over all of them (precision counting twice: 
 held-out parts are never read here; score them with bench/events.py. ``--cv`` first scores each
 training part with weights fitted on the others.
 
-    python tools/fit_grouping.py [--parts dev dev2 train-2023 train-2025] [--cv] [--c 1.0]
+    python tools/fit_grouping.py [--parts dev dev2 train-2023 train-2025 real-feeds] [--cv] [--c 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,11 +22,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from digest.events.grouping import compared_pairs, group_stories
-from digest.events.measure import Labelled, Scores, load_labelled, pairwise
+from digest.events.measure import Labelled, Scores, pairwise
 from digest.events.scoring import DEFAULT_PARAMS, EVENT_TERMS, Params
 
-EVENTS = Path(__file__).resolve().parents[1] / "tests" / "events"
-TRAINING = ("dev", "dev2", "train-2023", "train-2025")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the labelled parts live beside the tests
+from tests.events.labelled import DEVELOPMENT, load_part
 
 
 def examples(parts: dict[str, list[Labelled]]) -> tuple[np.ndarray, np.ndarray]:
@@ -68,8 +69,9 @@ def fit(parts: dict[str, list[Labelled]], c: float, *, quiet: bool = False) -> P
                 + "  ".join(f"{n} {s:.3f}" for n, s in scores.items())
                 + f"  all {together}  F0.5 {value:.3f}"
             )
-        if best is None or value > best[0]:
-            best = (value, params)
+        # Of two thresholds that do as well, the stricter (later) one: the reader's side again.
+        if best is None or value >= best[0] - 0.005:
+            best = (value, params) if best is None or value > best[0] else (best[0], params)
     assert best is not None
     return best[1]
 
@@ -86,11 +88,11 @@ def pooled(params: Params, parts: dict[str, list[Labelled]]) -> Scores:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", nargs="+", default=list(TRAINING))
+    parser.add_argument("--parts", nargs="+", default=list(DEVELOPMENT))
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--cv", action="store_true", help="first score each part with weights fitted on the others")
     args = parser.parse_args()
-    parts = {name: load_labelled(EVENTS / f"{name}.jsonl") for name in args.parts}
+    parts = {name: load_part(name) for name in args.parts}
     if args.cv:
         # Each part scored by weights fitted on the others: how well the method carries to new stories.
         scores = {}

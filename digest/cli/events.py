@@ -81,7 +81,8 @@ def _read_story(line: str, number: int) -> tuple[Any, Story]:
         raise ValueError(f"'published' is not an ISO 8601 time: {published!r}") from None
     # Keys must be unique even when ids repeat or are missing: the line number makes them so, and
     # event and thread keys ("e:12", "t:12") name the line of their first story.
-    return item.get("id"), Story(str(number), item["title"], item.get("summary") or "", moment)
+    source = str(item.get("source") or "")
+    return item.get("id"), Story(str(number), item["title"], item.get("summary") or "", moment, source)
 
 
 def _explain(reason: dict[str, object]) -> str:

@@ -125,8 +125,12 @@ def compared_pairs(
     items = [window.prepare(item) for item in window.fresh]
     span = params.event_days * _DAY
     for i, j in combinations(range(len(items)), 2):
-        if abs(items[i].moment - items[j].moment) <= span:
+        if abs(items[i].moment - items[j].moment) <= span and not _same_feed(items[i].story, items[j].story):
             yield i, j, event_terms(items[i], items[j], window.weights)
+
+
+def _same_feed(a: Story, b: Story) -> bool:
+    return bool(a.source) and a.source == b.source
 
 
 def _group(stories: Sequence[Story], params: Params, known: Sequence[Known]) -> list[Assignment]:
@@ -282,6 +286,8 @@ class _Window:
                 continue
             seen.add(event)
             near = [m for m in self.members[event][-8:] if abs(item.moment - m.moment) <= span]
+            if any(_same_feed(item.story, m.story) for m in near):
+                continue  # its feed reported this event already: this is another development
             scores = [
                 scored[id(m)] if id(m) in scored else event_score(item, self.prepare(m), weights, params) for m in near
             ] or [0.0]

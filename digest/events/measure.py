@@ -43,8 +43,10 @@ def load_labelled(path: Path) -> list[Labelled]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             item = json.loads(line)
-            story = Story(str(item["id"]), item["title"], item.get("summary", ""), parse_published(item["published"]))
-            result.append(Labelled(story, item.get("source", ""), item["event"], item["thread"]))
+            source = str(item.get("source", ""))
+            summary, published = item.get("summary", ""), parse_published(item["published"])
+            story = Story(str(item["id"]), item["title"], summary, published, source)
+            result.append(Labelled(story, source, item["event"], item["thread"]))
     return result
 
 

@@ -34,9 +34,9 @@ class Params:
     # The weights of EVENT_TERMS in the event score, and its bias: the score is the log-odds that
     # two stories report one event, so a story joins an event whose stories average at least
     # ``event_threshold``.
-    event_weights: tuple[float, ...] = (2.173, 1.09, 1.497, -1.275, 1.557, 8.104, -0.907, -0.729)
-    event_bias: float = -5.528
-    event_threshold: float = -0.25
+    event_weights: tuple[float, ...] = (5.076, 1.799, 2.479, -0.342, 0.657, 10.024, -0.883, -0.43)
+    event_bias: float = -8.069
+    event_threshold: float = -1.0
     # A name carried by more stories than this is too common to anchor anything.
     anchor_share: float = 0.1
     anchor_min: int = 5
@@ -63,6 +63,9 @@ class Story:
     title: str
     summary: str
     published: datetime
+    # The feed it came from ("" when unknown): an event is reports from different feeds, so two
+    # stories of one feed (a news piece and the same outlet's explainer) are never one event.
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ class Indexed:
     event: str = ""
     # Filled by ``prepare`` when the story is first compared: most stories of the window never are.
     subjects: frozenset[str] = frozenset()
-    # The places and regulars (events.places) it names.
+    # The places and regulators (events.places) it names.
     places: frozenset[str] = frozenset()
     # 1 / the length of its word vector, 1 / the squared length of its name vector (0: no names).
     inverse: float = 0.0

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy import ScalarSelect, Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
@@ -17,10 +17,12 @@ from digest.events.grouping import Assignment, Known
 from digest.events.models import EventDecision, StoryEvent
 from digest.events.scoring import Story
 from digest.feeds.models import Story as StoredStory
+from digest.feeds.models import StorySource
 
 _CHUNK = 500
 _EVENTS: Table = StoryEvent.__table__  # type: ignore[assignment]
 _STORIES: Table = StoredStory.__table__  # type: ignore[assignment]
+_SOURCES: Table = StorySource.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,14 @@ class GroupedStory:
         return reasons
 
 
-def _story(story_id: int, title: str, summary: str | None, published: datetime) -> Story:
-    return Story(str(story_id), title, summary or "", published)
+def _story(story_id: int, title: str, summary: str | None, published: datetime, feed: int | None) -> Story:
+    return Story(str(story_id), title, summary or "", published, "" if feed is None else str(feed))
+
+
+def _first_feed(stories: Table) -> ScalarSelect[int]:
+    """The first feed that carried each story (a story two feeds carry is stored once)."""
+    sources = _SOURCES.c
+    return select(func.min(sources.feed_id)).where(sources.story_id == stories.c.id).scalar_subquery()
 
 
 def known_since(session: Session, since: datetime) -> list[Known]:
@@ -52,6 +60,7 @@ def known_since(session: Session, since: datetime) -> list[Known]:
             StoredStory.title,
             StoredStory.summary_text,
             StoredStory.published_at,
+            _first_feed(_STORIES),
             StoryEvent.event_key,
             StoryEvent.thread_key,
             StoryEvent.features,
@@ -60,8 +69,8 @@ def known_since(session: Session, since: datetime) -> list[Known]:
         .where(StoredStory.published_at >= since)
     )
     return [
-        Known(Story(str(sid), title, summary or "", published), event, thread, load_features(features))
-        for sid, title, summary, published, event, thread, features in session.execute(query)
+        Known(_story(sid, title, summary, published, feed), event, thread, load_features(features))
+        for sid, title, summary, published, feed, event, thread, features in session.execute(query)
     ]
 
 
@@ -76,12 +85,11 @@ def ungrouped(
     session: Session, story_ids: Iterable[int] | None = None, *, since: datetime | None = None
 ) -> list[Story]:
     """Stories without an event yet: these ids, or every one published since ``since``."""
-    # Only the four columns grouping reads, as plain rows: a poll's new stories carry their whole
+    # Only the columns grouping reads, as plain rows: a poll's new stories carry their whole
     # content, which ORM objects would load and track for nothing.
     stories = _STORIES.c
-    query = select(stories.id, stories.title, stories.summary_text, stories.published_at).where(
-        ~exists().where(_EVENTS.c.story_id == stories.id)
-    )
+    columns = (stories.id, stories.title, stories.summary_text, stories.published_at, _first_feed(_STORIES))
+    query = select(*columns).where(~exists().where(_EVENTS.c.story_id == stories.id))
     if since is not None:
         query = query.where(stories.published_at >= since)
     if story_ids is None:

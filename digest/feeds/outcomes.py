@@ -162,7 +162,7 @@ def _outcome(arrival: Arrival, counts: entry_store.SaveCounts | None, record: Po
     )
     # As the store wrote them (a story without a date is dated when it was first seen).
     stories = tuple(
-        Story(str(sid), entry.title, entry.summary_text, entry.published_at or arrival.now)
+        Story(str(sid), entry.title, entry.summary_text, entry.published_at or arrival.now, str(arrival.feed_id))
         for sid, entry in counts.changed.items()
         if sid in counts.created
     )

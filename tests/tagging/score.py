@@ -25,9 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.feeds.parse import ParsedEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -118,19 +122,22 @@ def title_hash(title: str) -> str:
     return hashlib.sha256(title.encode()).hexdigest()[:12]
 
 
-def feed_entries(folder: Path = REAL_FEEDS) -> dict[str, tuple[str, str]]:
-    """``FILE#N`` -> (headline, plain-text summary) of every entry the poll's parser keeps, in feed order."""
+def parsed_entries(folder: Path = REAL_FEEDS) -> Iterator[tuple[str, ParsedEntry]]:
+    """``FILE#N`` and every entry the poll's parser keeps of the captured feeds, in feed order."""
     from digest.feeds.parse import ParseError, parse_feed
 
-    entries: dict[str, tuple[str, str]] = {}
     for path in sorted(folder.glob("*.xml*")):
         try:
             parsed = parse_feed(path.read_bytes(), f"https://feeds.example/{path.name}")
         except ParseError:
             continue
         for number, entry in enumerate(parsed.entries):
-            entries[f"{path.name}#{number}"] = (entry.title, entry.summary_text)
-    return entries
+            yield f"{path.name}#{number}", entry
+
+
+def feed_entries(folder: Path = REAL_FEEDS) -> dict[str, tuple[str, str]]:
+    """``FILE#N`` -> (headline, plain-text summary) of every entry the poll's parser keeps, in feed order."""
+    return {key: (entry.title, entry.summary_text) for key, entry in parsed_entries(folder)}
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
