@@ -5,10 +5,11 @@ window that share at least one rare word with it (an inverted index finds them, 
 the window, not with every story ever seen). It joins the event whose stories within ``event_days``
 are on average most like it when that average event score (scoring.event_score: the log-odds of one
 event, from shared words, names and figures and how alike the two stories' meanings are) reaches
-``event_threshold``. A story that starts a new event is compared with
-the stories of older events over ``thread_days``: when they share enough rare names (the company
-fined, the man charged, the bill's state) its event joins that event's thread. Every decision keeps
-the reason: the story it matched, the score and the shared names, numbers and phrases.
+``event_threshold``; never an event its own feed has reported already (an event is reports from
+different feeds). A story that starts a new event is compared with the stories of older events over
+``thread_days``: when they share enough rare names (the company fined, the man charged, the bill's
+state) its event joins that event's thread. Every decision keeps the reason: the story it matched,
+the score, the shared names, numbers and phrases, and how alike their meanings are.
 """
 
 from __future__ import annotations

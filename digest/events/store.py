@@ -45,10 +45,12 @@ def _story(story_id: int, title: str, summary: str | None, published: datetime, 
     return Story(str(story_id), title, summary or "", published, "" if feed is None else str(feed))
 
 
-def _first_feed(stories: Table) -> ScalarSelect[int]:
-    """The first feed that carried each story (a story two feeds carry is stored once)."""
+def _first_feed() -> ScalarSelect[int]:
+    """The feed that first carried each story (a story two feeds carry is stored once): the one a
+    poll groups it by when it is new."""
     sources = _SOURCES.c
-    return select(func.min(sources.feed_id)).where(sources.story_id == stories.c.id).scalar_subquery()
+    first = select(sources.feed_id).where(sources.story_id == _STORIES.c.id).order_by(sources.id).limit(1)
+    return first.scalar_subquery()
 
 
 def known_since(session: Session, since: datetime) -> list[Known]:
@@ -60,7 +62,7 @@ def known_since(session: Session, since: datetime) -> list[Known]:
             StoredStory.title,
             StoredStory.summary_text,
             StoredStory.published_at,
-            _first_feed(_STORIES),
+            _first_feed(),
             StoryEvent.event_key,
             StoryEvent.thread_key,
             StoryEvent.features,
@@ -88,7 +90,7 @@ def ungrouped(
     # Only the columns grouping reads, as plain rows: a poll's new stories carry their whole
     # content, which ORM objects would load and track for nothing.
     stories = _STORIES.c
-    columns = (stories.id, stories.title, stories.summary_text, stories.published_at, _first_feed(_STORIES))
+    columns = (stories.id, stories.title, stories.summary_text, stories.published_at, _first_feed())
     query = select(*columns).where(~exists().where(_EVENTS.c.story_id == stories.id))
     if since is not None:
         query = query.where(stories.published_at >= since)
