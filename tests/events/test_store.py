@@ -153,3 +153,29 @@ def test_stories_grouped_without_kept_features_get_them_at_the_next_poll(engine:
     assert all(load_features(text) is not None for text in kept.values())
     dev1 = next(d.story for d in first if d.story.key == "dev-1")
     assert load_features(kept[ids["dev-1"]]) == extract_features(dev1.title, dev1.summary)
+
+
+def test_a_story_two_feeds_carry_is_grouped_by_the_feed_that_first_carried_it(engine: Engine) -> None:
+    entry = ParsedEntry(
+        title="Clorox sues Cognizant for $380 million over 2023 hack",
+        link="https://wire.example/clorox",
+        guid="clorox",
+        author=None,
+        published_at=NOW - timedelta(hours=1),
+        summary_text="Clorox says Cognizant help desk staff handed hackers passwords.",
+        summary_html="",
+        content_html="",
+        content_hash=content_hash("Clorox sues Cognizant for $380 million over 2023 hack", ""),
+    )
+    with session_scope(engine) as s:
+        # The feed added later carries the story first: the lower feed id is not what counts.
+        later = feed_store.add_feed(s, "https://later.example/feed", None, NOW).id
+        first = feed_store.add_feed(s, "https://first.example/feed", None, NOW).id
+        entry_store.save_entries(s, first, [entry], NOW)
+        entry_store.save_entries(s, later, [entry], NOW)
+        assert len(s.execute(select(Story.id)).all()) == 1
+        (story,) = store.ungrouped(s)
+        assert story.source == str(first)
+        group_new_stories(s, NOW)
+        (known,) = store.known_since(s, NOW - timedelta(days=1))
+        assert known.story.source == str(first)
