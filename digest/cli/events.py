@@ -92,7 +92,7 @@ def _explain(reason: dict[str, object]) -> str:
         if isinstance(values, list) and values:
             parts.append(f"shared {label}: " + ", ".join(str(v) for v in values))
     if isinstance(meaning := reason.get("meaning"), float):
-        parts.append(f"meaning {meaning:.0%} alike")
+        parts.append(f"meaning {round(meaning * 100)} % alike")
     return "; ".join(parts)
 
 

@@ -68,10 +68,12 @@ def vectors(stories: Sequence[Sequence[int]]) -> list[bytes]:
         lengths = np.fromiter(map(len, chunk), dtype=np.intp, count=len(chunk))
         rows = np.fromiter(chain.from_iterable(chunk), dtype=np.intp, count=int(lengths.sum()))
         some = lengths > 0
+        if not len(rows):
+            found.extend(b"" for _ in chunk)
+            continue
         # Each story with pieces sums from where its pieces start to where the next one's do.
-        sums = np.add.reduceat(table[rows], (np.cumsum(lengths) - lengths)[some], axis=0) if len(rows) else None
-        norms = np.maximum(np.linalg.norm(sums, axis=1), 1e-12)[:, None] if sums is not None else None
-        unit = iter([] if sums is None else (sums / norms).astype(STORED))
+        sums = np.add.reduceat(table[rows], (np.cumsum(lengths) - lengths)[some], axis=0)
+        unit = iter((sums / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)[:, None]).astype(STORED))
         found.extend(next(unit).tobytes() if has else b"" for has in some)
     return found
 

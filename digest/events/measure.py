@@ -21,8 +21,7 @@ from digest.events.scoring import Story
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
-    story: Story
-    source: str
+    story: Story  # its source is the outlet that published it
     event: str
     thread: str
 
@@ -46,7 +45,7 @@ def load_labelled(path: Path) -> list[Labelled]:
             source = str(item.get("source", ""))
             summary, published = item.get("summary", ""), parse_published(item["published"])
             story = Story(str(item["id"]), item["title"], summary, published, source)
-            result.append(Labelled(story, source, item["event"], item["thread"]))
+            result.append(Labelled(story, item["event"], item["thread"]))
     return result
 
 

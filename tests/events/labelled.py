@@ -26,7 +26,7 @@ def load_part(name: str) -> list[Labelled]:
         return load_labelled(HERE / f"{name}.jsonl")
     stories = real_feed_stories()
     labels = [json.loads(line) for line in (HERE / "real-feeds.jsonl").read_text().splitlines() if line.strip()]
-    return [Labelled(stories[item["id"]], stories[item["id"]].source, item["event"], item["thread"]) for item in labels]
+    return [Labelled(stories[item["id"]], item["event"], item["thread"]) for item in labels]
 
 
 def real_feed_stories(folder: Path = REAL_FEEDS) -> dict[str, Story]:

@@ -30,11 +30,11 @@ def save(engine: Engine, stories: list[Labelled]) -> dict[str, int]:
     with session_scope(engine) as s:
         feeds = {f.url.split("//")[1].split(".")[0]: f.id for f, _n in feed_store.list_feeds(s)}
         for d in stories:
-            if d.source not in feeds:
-                feeds[d.source] = feed_store.add_feed(s, f"https://{d.source}.example/feed", None, NOW).id
+            if d.story.source not in feeds:
+                feeds[d.story.source] = feed_store.add_feed(s, f"https://{d.story.source}.example/feed", None, NOW).id
             entry = ParsedEntry(
                 title=d.story.title,
-                link=f"https://{d.source}.example/{d.story.key}",
+                link=f"https://{d.story.source}.example/{d.story.key}",
                 guid=d.story.key,
                 author=None,
                 published_at=d.story.published,
@@ -43,7 +43,7 @@ def save(engine: Engine, stories: list[Labelled]) -> dict[str, int]:
                 content_html="",
                 content_hash=content_hash(d.story.title, d.story.summary),
             )
-            entry_store.save_entries(s, feeds[d.source], [entry], NOW)
+            entry_store.save_entries(s, feeds[d.story.source], [entry], NOW)
         rows = s.execute(select(Story.id, Story.title)).all()
     by_title = {title: sid for sid, title in rows}
     return {d.story.key: by_title[d.story.title] for d in stories}
