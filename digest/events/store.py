@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, Table, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from digest.db.bulk import insert_many
@@ -45,14 +45,6 @@ def _story(story_id: int, title: str, summary: str | None, published: datetime, 
     return Story(str(story_id), title, summary or "", published, "" if feed is None else str(feed))
 
 
-def _first_feed() -> ScalarSelect[int]:
-    """The feed that first carried each story (a story two feeds carry is stored once): the one a
-    poll groups it by when it is new."""
-    sources = _SOURCES.c
-    first = select(sources.feed_id).where(sources.story_id == _STORIES.c.id).order_by(sources.id).limit(1)
-    return first.scalar_subquery()
-
-
 def known_since(session: Session, since: datetime) -> list[Known]:
     """Grouped stories published since ``since``: the window new stories are compared with, each
     with its kept features (None where there are none yet)."""
@@ -69,21 +61,22 @@ def known_since(session: Session, since: datetime) -> list[Known]:
         .join(StoryEvent, StoryEvent.story_id == StoredStory.id)
         .where(StoredStory.published_at >= since)
     )
-    feeds = _first_feeds(session, since)
+    feeds = _first_feeds(session, StoredStory.published_at >= since)
     return [
         Known(_story(sid, title, summary, published, feeds.get(sid)), event, thread, load_features(features))
         for sid, title, summary, published, event, thread, features in session.execute(query)
     ]
 
 
-def _first_feeds(session: Session, since: datetime) -> dict[int, int]:
-    """The feed that first carried each story published since ``since``, read in one pass over
-    their sources (a subquery per story made PostgreSQL's window read a third slower)."""
+def _first_feeds(session: Session, *conditions: ColumnElement[bool]) -> dict[int, int]:
+    """The feed that first carried each story that meets ``conditions`` (a story two feeds carry is
+    stored once; the first is the feed a poll grouped it by), read in one pass over their sources:
+    a subquery per story made PostgreSQL's read of a window a third slower."""
     sources = _SOURCES.c
     query = (
         select(sources.story_id, sources.feed_id)
         .join(_STORIES, _STORIES.c.id == sources.story_id)
-        .where(_STORIES.c.published_at >= since)
+        .where(*conditions)
         .order_by(sources.id.desc())
     )
     # Later rows are overwritten by earlier ones: the first source of each story is what is left.
@@ -101,20 +94,26 @@ def ungrouped(
     session: Session, story_ids: Iterable[int] | None = None, *, since: datetime | None = None
 ) -> list[Story]:
     """Stories without an event yet: these ids, or every one published since ``since``."""
-    # Only the columns grouping reads, as plain rows: a poll's new stories carry their whole
-    # content, which ORM objects would load and track for nothing.
     stories = _STORIES.c
-    columns = (stories.id, stories.title, stories.summary_text, stories.published_at, _first_feed())
-    query = select(*columns).where(~exists().where(_EVENTS.c.story_id == stories.id))
+    conditions = [~exists().where(_EVENTS.c.story_id == stories.id)]
     if since is not None:
-        query = query.where(stories.published_at >= since)
+        conditions.append(stories.published_at >= since)
     if story_ids is None:
-        return [_story(*row) for row in session.execute(query)]
+        return _read_stories(session, conditions)
     ids = sorted(set(story_ids))
     found: list[Story] = []
     for start in range(0, len(ids), _CHUNK):
-        found.extend(_story(*row) for row in session.execute(query.where(stories.id.in_(ids[start : start + _CHUNK]))))
+        found.extend(_read_stories(session, [*conditions, stories.id.in_(ids[start : start + _CHUNK])]))
     return found
+
+
+def _read_stories(session: Session, conditions: list[ColumnElement[bool]]) -> list[Story]:
+    # Only the columns grouping reads, as plain rows: a poll's new stories carry their whole
+    # content, which ORM objects would load and track for nothing.
+    stories = _STORIES.c
+    query = select(stories.id, stories.title, stories.summary_text, stories.published_at).where(*conditions)
+    feeds = _first_feeds(session, *conditions)
+    return [_story(*row, feeds.get(row[0])) for row in session.execute(query)]
 
 
 def save_assignments(
