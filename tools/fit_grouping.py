@@ -38,9 +38,18 @@ def examples(parts: dict[str, list[Labelled]]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows), np.array(labels)
 
 
-def f1(params: Params, data: list[Labelled]) -> float:
-    result = group_stories([d.story for d in data], params)
-    return pairwise([d.event for d in data], [a.event for a in result]).f1
+def scores(params: Params, parts: dict[str, list[Labelled]]) -> tuple[dict[str, float], Scores]:
+    """Each part's events F1, and all parts' pairs counted together (so a part with many reports of
+    one event weighs more); each part is grouped once."""
+    each: dict[str, float] = {}
+    truth: list[str] = []
+    found: list[str] = []
+    for name, data in parts.items():
+        events = [a.event for a in group_stories([d.story for d in data], params)]
+        each[name] = pairwise([d.event for d in data], events).f1
+        truth += [f"{name}/{d.event}" for d in data]
+        found += [f"{name}/{event}" for event in events]
+    return each, pairwise(truth, found)
 
 
 def fit(parts: dict[str, list[Labelled]], c: float, *, quiet: bool = False) -> Params:
@@ -53,37 +62,25 @@ def fit(parts: dict[str, list[Labelled]], c: float, *, quiet: bool = False) -> P
         print(f"{len(y):,} pairs, {int(y.sum()):,} of one event")
         for term, weight in zip(EVENT_TERMS, weights, strict=True):
             print(f"  {term:<20} {weight:7.3f}")
-    best = None
+    chosen, best = fitted, -1.0
     for threshold in np.arange(-3.0, 1.01, 0.25):
         params = replace(fitted, event_threshold=float(threshold))
-        # All parts' pairs counted together, so a part with many reports of one event weighs more.
-        together = pooled(params, parts)
+        each, together = scores(params, parts)
         # Precision counts twice (F0.5): two events shown as one hide a story from the reader, where
         # one event shown twice only repeats it.
         p, r = together.precision, together.recall
         value = 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
         if not quiet:
-            scores = {name: f1(params, data) for name, data in parts.items()}
             print(
                 f"  threshold {threshold:5.2f}: "
-                + "  ".join(f"{n} {s:.3f}" for n, s in scores.items())
+                + "  ".join(f"{n} {s:.3f}" for n, s in each.items())
                 + f"  all {together}  F0.5 {value:.3f}"
             )
         # Of two thresholds that do as well, the stricter (later) one: the reader's side again.
-        if best is None or value >= best[0] - 0.005:
-            best = (value, params) if best is None or value > best[0] else (best[0], params)
-    assert best is not None
-    return best[1]
-
-
-def pooled(params: Params, parts: dict[str, list[Labelled]]) -> Scores:
-    truth: list[str] = []
-    found: list[str] = []
-    for name, data in parts.items():
-        result = group_stories([d.story for d in data], params)
-        truth += [f"{name}/{d.event}" for d in data]
-        found += [f"{name}/{a.event}" for a in result]
-    return pairwise(truth, found)
+        if value >= best - 0.005:
+            chosen = params
+        best = max(best, value)
+    return chosen
 
 
 def main() -> None:
@@ -95,14 +92,14 @@ def main() -> None:
     parts = {name: load_part(name) for name in args.parts}
     if args.cv:
         # Each part scored by weights fitted on the others: how well the method carries to new stories.
-        scores = {}
+        left_out = {}
         for name, data in parts.items():
             params = fit({n: d for n, d in parts.items() if n != name}, args.c, quiet=True)
-            scores[name] = f1(params, data)
+            left_out[name] = scores(params, {name: data})[0][name]
         print(
             "left out: "
-            + "  ".join(f"{n} {s:.3f}" for n, s in scores.items())
-            + f"  mean {np.mean(list(scores.values())):.3f}"
+            + "  ".join(f"{n} {s:.3f}" for n, s in left_out.items())
+            + f"  mean {np.mean(list(left_out.values())):.3f}"
         )
     chosen = fit(parts, args.c)
     print(
